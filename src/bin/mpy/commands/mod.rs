@@ -1,0 +1,3 @@
+pub mod dump;
+pub mod info;
+pub mod roundtrip;

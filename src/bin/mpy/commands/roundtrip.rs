@@ -1,0 +1,76 @@
+//! `mpy roundtrip`: decode, re-encode, compare.
+
+use std::path::PathBuf;
+
+use mpy_codec::{DecodeOptions, Module};
+
+use crate::input;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// .mpy files (`-` for standard input).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+enum Outcome {
+    Identical,
+    Differs(String),
+    Failed(String),
+}
+
+fn check(path: &PathBuf) -> Outcome {
+    let inp = match input::read(path) {
+        Ok(inp) => inp,
+        Err(e) => return Outcome::Failed(e),
+    };
+    let decoded = match Module::decode_with(&inp.bytes, DecodeOptions::default()) {
+        Ok(d) => d,
+        Err(e) => return Outcome::Failed(format!("{}: {e}", inp.name)),
+    };
+    let encoded = match decoded.module.encode() {
+        Ok(bytes) => bytes,
+        Err(e) => return Outcome::Failed(format!("{}: cannot encode: {e}", inp.name)),
+    };
+    if encoded == inp.bytes {
+        return Outcome::Identical;
+    }
+    let first = encoded
+        .iter()
+        .zip(&inp.bytes)
+        .position(|(a, b)| a != b)
+        .unwrap_or(encoded.len().min(inp.bytes.len()));
+    let why = match decoded.irregularities.first() {
+        Some(irr) => format!(" ({irr})"),
+        None => String::new(),
+    };
+    Outcome::Differs(format!(
+        "{}: differs at offset {first:#x} (input {} bytes, re-encoded {} bytes){why}",
+        inp.name,
+        inp.bytes.len(),
+        encoded.len()
+    ))
+}
+
+pub fn run(args: &Args) -> bool {
+    let (mut identical, mut differ, mut failed) = (0, 0, 0);
+    for path in &args.files {
+        match check(path) {
+            Outcome::Identical => identical += 1,
+            Outcome::Differs(line) => {
+                println!("{line}");
+                differ += 1;
+            }
+            Outcome::Failed(message) => {
+                eprintln!("mpy roundtrip: {message}");
+                failed += 1;
+            }
+        }
+    }
+    let n = args.files.len();
+    println!(
+        "{n} file{}: {identical} identical, {differ} differ, {failed} failed",
+        if n == 1 { "" } else { "s" }
+    );
+    differ == 0 && failed == 0
+}

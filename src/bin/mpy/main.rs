@@ -1,0 +1,44 @@
+//! `mpy`: inspect, check and transform MicroPython .mpy files. A thin layer over `mpy_codec`.
+
+mod commands;
+mod input;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Read, write, verify and disassemble MicroPython .mpy files (format 6).
+#[derive(Parser)]
+#[command(name = "mpy", version, about, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXIT_CODES: &str = "Exit status: 0 success; 1 a file failed (could not be read or decoded, \
+differs, or did not verify); 2 usage error.";
+
+#[derive(Subcommand)]
+enum Command {
+    /// One line per file: format version, arch, small-int bits, counts, and which MicroPython
+    /// releases can load it.
+    Info(commands::info::Args),
+    /// The decoded tree of a file, readable.
+    Dump(commands::dump::Args),
+    /// Decode, re-encode and compare each file byte for byte.
+    Roundtrip(commands::roundtrip::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ok = match cli.command {
+        Command::Info(args) => commands::info::run(&args),
+        Command::Dump(args) => commands::dump::run(&args),
+        Command::Roundtrip(args) => commands::roundtrip::run(&args),
+    };
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,147 @@
+//! The decoding context shared by every format module: where we are (offset and path), the mode
+//! (lenient or strict), and the irregularities found so far.
+//!
+//! Each format module decodes its own concept with nom parsers; this context wraps the primitives so
+//! that every failure becomes an [`Error`] with a byte offset and a path, and so that every count is
+//! checked against the bytes left before anything is allocated.
+
+use nom::Parser;
+use nom::bytes::complete::take;
+use nom::number::complete::u8 as byte;
+
+use crate::error::{Error, ErrorKind, Fail, Irregularity, IrregularityKind, Path, Segment};
+use crate::varuint;
+
+/// How strictly to decode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DecodeOptions {
+    /// Reject what MicroPython accepts but the canonical encoder would not reproduce (padded
+    /// varuints, trailing bytes, an empty child list behind a has-children bit, a non-NUL
+    /// terminator) instead of recording it as an [`Irregularity`].
+    pub strict: bool,
+}
+
+/// The result of a decode: the input is consumed up to here, and the value.
+pub(crate) type DResult<'a, T> = Result<(&'a [u8], T), Error>;
+
+pub(crate) struct Decoder<'a> {
+    whole: &'a [u8],
+    options: DecodeOptions,
+    pub(crate) path: Path,
+    pub(crate) irregularities: Vec<Irregularity>,
+}
+
+impl<'a> Decoder<'a> {
+    pub(crate) fn new(whole: &'a [u8], options: DecodeOptions) -> Self {
+        Decoder {
+            whole,
+            options,
+            path: Path::default(),
+            irregularities: Vec::new(),
+        }
+    }
+
+    /// Absolute offset of `rest`, a suffix of the whole input.
+    pub(crate) fn offset(&self, rest: &[u8]) -> usize {
+        self.whole.len() - rest.len()
+    }
+
+    pub(crate) fn error(&self, at: &[u8], kind: ErrorKind) -> Error {
+        Error {
+            kind,
+            offset: self.offset(at),
+            path: self.path.clone(),
+        }
+    }
+
+    /// Records an irregularity at `at`, or fails in strict mode.
+    pub(crate) fn irregular(&mut self, at: &[u8], kind: IrregularityKind) -> Result<(), Error> {
+        if self.options.strict {
+            return Err(self.error(at, ErrorKind::Irregular(kind)));
+        }
+        let offset = self.offset(at);
+        self.irregularities.push(Irregularity {
+            kind,
+            offset,
+            path: self.path.clone(),
+        });
+        Ok(())
+    }
+
+    /// Runs `f` with `segment` appended to the path.
+    pub(crate) fn within<T>(&mut self, segment: Segment, f: impl FnOnce(&mut Self) -> T) -> T {
+        self.path.push(segment);
+        let out = f(self);
+        self.path.pop();
+        out
+    }
+
+    pub(crate) fn byte(&self, i: &'a [u8], what: &'static str) -> DResult<'a, u8> {
+        byte::<_, crate::error::RawError>(i)
+            .map_err(|_| self.error(i, ErrorKind::UnexpectedEnd { what }))
+    }
+
+    /// A varuint; a padded one is recorded as an irregularity.
+    pub(crate) fn varuint(&mut self, i: &'a [u8], what: &'static str) -> DResult<'a, u64> {
+        match varuint::decode(i) {
+            Ok((rest, v)) => {
+                if !v.canonical {
+                    self.irregular(i, IrregularityKind::NonMinimalVarUint { what })?;
+                }
+                Ok((rest, v.value))
+            }
+            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(self.error(
+                i,
+                match e.fail {
+                    Fail::Eof => ErrorKind::UnexpectedEnd { what },
+                    Fail::Overflow => ErrorKind::VarUintOverflow { what },
+                },
+            )),
+            Err(nom::Err::Incomplete(_)) => Err(self.error(i, ErrorKind::UnexpectedEnd { what })),
+        }
+    }
+
+    /// `len` bytes, after checking that they are there.
+    pub(crate) fn bytes(&self, i: &'a [u8], len: u64, what: &'static str) -> DResult<'a, &'a [u8]> {
+        let too_long = || {
+            self.error(
+                i,
+                ErrorKind::LengthExceedsInput {
+                    what,
+                    len,
+                    left: i.len(),
+                },
+            )
+        };
+        let n = usize::try_from(len).map_err(|_| too_long())?;
+        take::<_, _, crate::error::RawError>(n)
+            .parse(i)
+            .map_err(|_| too_long())
+    }
+
+    /// A count of entries that each take at least one byte: refused when larger than the bytes
+    /// left, so that allocating `count` entries is always justified by the input.
+    pub(crate) fn count(&mut self, i: &'a [u8], what: &'static str) -> DResult<'a, usize> {
+        let (rest, count) = self.varuint(i, what)?;
+        match usize::try_from(count) {
+            Ok(n) if n <= rest.len() => Ok((rest, n)),
+            _ => Err(self.error(
+                i,
+                ErrorKind::CountExceedsInput {
+                    what,
+                    count,
+                    left: rest.len(),
+                },
+            )),
+        }
+    }
+
+    /// A byte that should be NUL (string, bytes and qstr terminators).
+    pub(crate) fn terminator(&mut self, i: &'a [u8], what: &'static str) -> DResult<'a, ()> {
+        let (rest, found) = self.byte(i, what)?;
+        if found != 0 {
+            self.irregular(i, IrregularityKind::NonNulTerminator { what, found })?;
+        }
+        Ok((rest, ()))
+    }
+}

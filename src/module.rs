@@ -1,0 +1,127 @@
+//! A whole .mpy file: header, qstr table, object table and the outer raw code.
+
+use crate::decoder::{DecodeOptions, Decoder};
+use crate::error::{EncodeError, Error, Irregularity, IrregularityKind, Path, Segment};
+use crate::header::Header;
+use crate::object::Object;
+use crate::qstr::{self, Qstr};
+use crate::raw_code::RawCode;
+use crate::varuint;
+
+/// A decoded .mpy file. Borrows names, strings, code and rodata from the input; call
+/// [`Module::into_owned`] to keep it beyond the input's lifetime, or edit any field in place (the
+/// byte fields are `Cow`s).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Module<'a> {
+    pub header: Header,
+    /// The qstr table; entry 0 is, by convention, the source file name.
+    pub qstrs: Vec<Qstr<'a>>,
+    /// The constant object table.
+    pub objects: Vec<Object<'a>>,
+    /// The outer (module-level) raw code.
+    pub raw_code: RawCode<'a>,
+}
+
+/// A module with what the decoder noticed but the encoder will not reproduce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded<'a> {
+    pub module: Module<'a>,
+    /// Empty exactly when re-encoding gives back the input byte for byte.
+    pub irregularities: Vec<Irregularity>,
+}
+
+impl Decoded<'_> {
+    /// True when `encode(decode(x)) == x` is guaranteed.
+    pub fn is_canonical(&self) -> bool {
+        self.irregularities.is_empty()
+    }
+}
+
+impl<'a> Module<'a> {
+    /// Decodes a file, accepting what MicroPython's loader accepts.
+    pub fn decode(bytes: &'a [u8]) -> Result<Module<'a>, Error> {
+        Self::decode_with(bytes, DecodeOptions::default()).map(|d| d.module)
+    }
+
+    /// Decodes a file with options, returning the irregularities found.
+    pub fn decode_with(bytes: &'a [u8], options: DecodeOptions) -> Result<Decoded<'a>, Error> {
+        let mut d = Decoder::new(bytes, options);
+        let (i, header) = Header::decode(&mut d, bytes)?;
+        let (i, n_qstr) = d.within(Segment::Field("qstrs"), |d| d.count(i, "n_qstr"))?;
+        let (i, n_obj) = d.within(Segment::Field("objects"), |d| d.count(i, "n_obj"))?;
+        let (mut i, qstrs) = qstr::decode_table(&mut d, i, n_qstr)?;
+        let mut objects = Vec::with_capacity(n_obj);
+        for k in 0..n_obj {
+            let (rest, obj) = d.within(Segment::Field("objects"), |d| {
+                d.within(Segment::Index(k), |d| Object::decode(d, i, 0))
+            })?;
+            objects.push(obj);
+            i = rest;
+        }
+        let (i, raw_code) = d.within(Segment::Field("raw_code"), |d| RawCode::decode(d, i, 0))?;
+        if !i.is_empty() {
+            d.irregular(i, IrregularityKind::TrailingBytes { count: i.len() })?;
+        }
+        let module = Module {
+            header,
+            qstrs,
+            objects,
+            raw_code,
+        };
+        Ok(Decoded {
+            module,
+            irregularities: d.irregularities,
+        })
+    }
+
+    /// Encodes in canonical form.
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        let mut out = Vec::new();
+        self.encode_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// Appends the canonical encoding to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.header.encode(out)?;
+        varuint::encode(self.qstrs.len() as u64, out);
+        varuint::encode(self.objects.len() as u64, out);
+        for (k, q) in self.qstrs.iter().enumerate() {
+            q.encode(out, || {
+                Path(vec![Segment::Field("qstrs"), Segment::Index(k)])
+            })?;
+        }
+        let mut path = Path(vec![Segment::Field("objects")]);
+        for (k, obj) in self.objects.iter().enumerate() {
+            path.push(Segment::Index(k));
+            obj.encode(out, &mut path, 0)?;
+            path.pop();
+        }
+        let mut path = Path(vec![Segment::Field("raw_code")]);
+        self.raw_code.encode(out, &mut path, 0)
+    }
+
+    pub fn into_owned(self) -> Module<'static> {
+        Module {
+            header: self.header,
+            qstrs: self.qstrs.into_iter().map(Qstr::into_owned).collect(),
+            objects: self.objects.into_iter().map(Object::into_owned).collect(),
+            raw_code: self.raw_code.into_owned(),
+        }
+    }
+
+    /// The source file name (qstr 0, by convention), if there is one.
+    pub fn source_name(&self) -> Option<&Qstr<'a>> {
+        self.qstrs.first()
+    }
+
+    /// Every raw code with its path, parents first.
+    pub fn raw_codes(&self) -> Vec<(Path, &RawCode<'a>)> {
+        let mut all = Vec::new();
+        let mut path = Path(vec![Segment::Field("raw_code")]);
+        self.raw_code
+            .walk(&mut path, &mut |p, rc| all.push((p.clone(), rc)));
+        all
+    }
+}

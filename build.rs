@@ -11,11 +11,7 @@ fn main() {
     let mut n = 0;
     for line in text.split('\n').take(165) {
         // Line 3 holds the two characters `\n`, standing for one newline byte; no other escapes.
-        let name: &[u8] = if line == "\\n" {
-            b"\n"
-        } else {
-            line.as_bytes()
-        };
+        let name: &[u8] = if line == "\\n" { b"\n" } else { line.as_bytes() };
         out.push_str(&format!("    b{:?},\n", String::from_utf8_lossy(name)));
         n += 1;
     }

@@ -33,12 +33,7 @@ pub(crate) struct Decoder<'a> {
 
 impl<'a> Decoder<'a> {
     pub(crate) fn new(whole: &'a [u8], options: DecodeOptions) -> Self {
-        Decoder {
-            whole,
-            options,
-            path: Path::default(),
-            irregularities: Vec::new(),
-        }
+        Decoder { whole, options, path: Path::default(), irregularities: Vec::new() }
     }
 
     /// Absolute offset of `rest`, a suffix of the whole input.
@@ -47,11 +42,7 @@ impl<'a> Decoder<'a> {
     }
 
     pub(crate) fn error(&self, at: &[u8], kind: ErrorKind) -> Error {
-        Error {
-            kind,
-            offset: self.offset(at),
-            path: self.path.clone(),
-        }
+        Error { kind, offset: self.offset(at), path: self.path.clone() }
     }
 
     /// Records an irregularity at `at`, or fails in strict mode.
@@ -60,11 +51,7 @@ impl<'a> Decoder<'a> {
             return Err(self.error(at, ErrorKind::Irregular(kind)));
         }
         let offset = self.offset(at);
-        self.irregularities.push(Irregularity {
-            kind,
-            offset,
-            path: self.path.clone(),
-        });
+        self.irregularities.push(Irregularity { kind, offset, path: self.path.clone() });
         Ok(())
     }
 
@@ -77,8 +64,7 @@ impl<'a> Decoder<'a> {
     }
 
     pub(crate) fn byte(&self, i: &'a [u8], what: &'static str) -> DResult<'a, u8> {
-        byte::<_, crate::error::RawError>(i)
-            .map_err(|_| self.error(i, ErrorKind::UnexpectedEnd { what }))
+        byte::<_, crate::error::RawError>(i).map_err(|_| self.error(i, ErrorKind::UnexpectedEnd { what }))
     }
 
     /// A varuint; a padded one is recorded as an irregularity.
@@ -103,20 +89,9 @@ impl<'a> Decoder<'a> {
 
     /// `len` bytes, after checking that they are there.
     pub(crate) fn bytes(&self, i: &'a [u8], len: u64, what: &'static str) -> DResult<'a, &'a [u8]> {
-        let too_long = || {
-            self.error(
-                i,
-                ErrorKind::LengthExceedsInput {
-                    what,
-                    len,
-                    left: i.len(),
-                },
-            )
-        };
+        let too_long = || self.error(i, ErrorKind::LengthExceedsInput { what, len, left: i.len() });
         let n = usize::try_from(len).map_err(|_| too_long())?;
-        take::<_, _, crate::error::RawError>(n)
-            .parse(i)
-            .map_err(|_| too_long())
+        take::<_, _, crate::error::RawError>(n).parse(i).map_err(|_| too_long())
     }
 
     /// A count of entries that each take at least one byte: refused when larger than the bytes
@@ -125,14 +100,7 @@ impl<'a> Decoder<'a> {
         let (rest, count) = self.varuint(i, what)?;
         match usize::try_from(count) {
             Ok(n) if n <= rest.len() => Ok((rest, n)),
-            _ => Err(self.error(
-                i,
-                ErrorKind::CountExceedsInput {
-                    what,
-                    count,
-                    left: rest.len(),
-                },
-            )),
+            _ => Err(self.error(i, ErrorKind::CountExceedsInput { what, count, left: rest.len() })),
         }
     }
 

@@ -45,47 +45,29 @@ pub fn tree(module: &Module<'_>) -> String {
 
 fn raw_code(out: &mut String, rc: &RawCode<'_>, path: &mut Path, depth: usize) {
     let pad = "  ".repeat(depth);
-    let _ = write!(
-        out,
-        "{pad}{path}: {}, fun_data {} bytes",
-        rc.kind.name(),
-        rc.fun_data.len()
-    );
+    let _ = write!(out, "{pad}{path}: {}, fun_data {} bytes", rc.kind.name(), rc.fun_data.len());
     match &rc.kind {
         Kind::Bytecode => {}
         Kind::NativePython { prelude_offset } => _ = write!(out, ", prelude at {prelude_offset}"),
-        Kind::Viper {
-            rodata, bss_size, ..
-        } => {
-            let _ = write!(
-                out,
-                ", flags {:#x}",
-                rc.kind.effective_flags().unwrap_or_default().bits()
-            );
-            if let Some(r) = rodata {
+        Kind::Viper(v) => {
+            let _ = write!(out, ", flags {:#x}", rc.kind.effective_flags().unwrap_or_default().bits());
+            if let Some(r) = &v.rodata {
                 let _ = write!(out, ", rodata {} bytes", r.len());
             }
-            if let Some(n) = bss_size {
+            if let Some(n) = v.bss_size {
                 let _ = write!(out, ", bss {n} bytes");
             }
         }
-        Kind::Asm {
-            n_pos_args,
-            type_sig,
-            ..
-        } => {
+        Kind::Asm(a) => {
             let flags = rc.kind.effective_flags().unwrap_or_default().bits();
-            let _ = write!(
-                out,
-                ", flags {flags:#x}, {n_pos_args} args, type_sig {type_sig:#x}"
-            );
+            let (n, sig) = (a.n_pos_args, a.type_sig);
+            let _ = write!(out, ", flags {flags:#x}, {n} args, type_sig {sig:#x}");
         }
     }
     let _ = writeln!(out, ", {} children", rc.children.len());
     let _ = writeln!(out, "{pad}  fun_data: {}", hex(&rc.fun_data));
-    if let Kind::Viper {
-        rodata: Some(r), ..
-    } = &rc.kind
+    if let Kind::Viper(v) = &rc.kind
+        && let Some(r) = &v.rodata
     {
         let _ = writeln!(out, "{pad}  rodata: {}", hex(r));
     }
@@ -100,11 +82,7 @@ fn raw_code(out: &mut String, rc: &RawCode<'_>, path: &mut Path, depth: usize) {
             let cursor = match op.cursor {
                 Some(c) => format!(
                     "at {} word {}, ",
-                    if c.region == Region::Text {
-                        "text"
-                    } else {
-                        "rodata"
-                    },
+                    if c.region == Region::Text { "text" } else { "rodata" },
                     c.word_offset
                 ),
                 None => String::new(),

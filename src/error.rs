@@ -77,17 +77,9 @@ pub enum ErrorKind {
     /// The input ends inside a field.
     UnexpectedEnd { what: &'static str },
     /// A length field asks for more bytes than are left.
-    LengthExceedsInput {
-        what: &'static str,
-        len: u64,
-        left: usize,
-    },
+    LengthExceedsInput { what: &'static str, len: u64, left: usize },
     /// A count field promises more entries than the bytes left could hold (each takes at least one).
-    CountExceedsInput {
-        what: &'static str,
-        count: u64,
-        left: usize,
-    },
+    CountExceedsInput { what: &'static str, count: u64, left: usize },
     /// A varuint whose value does not fit 64 bits, or that is padded beyond any reason.
     VarUintOverflow { what: &'static str },
     /// An object-table tag outside 0..=10.
@@ -136,11 +128,7 @@ pub struct Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {} (at offset {:#x})",
-            self.path, self.kind, self.offset
-        )
+        write!(f, "{}: {} (at offset {:#x})", self.path, self.kind, self.offset)
     }
 }
 
@@ -169,9 +157,7 @@ impl fmt::Display for IrregularityKind {
             IrregularityKind::TrailingBytes { count } => {
                 write!(f, "{count} bytes follow the outer raw code")
             }
-            IrregularityKind::EmptyChildren => {
-                f.write_str("has-children bit set with a child count of 0")
-            }
+            IrregularityKind::EmptyChildren => f.write_str("has-children bit set with a child count of 0"),
             IrregularityKind::NonNulTerminator { what, found } => {
                 write!(f, "{what} terminator is {found:#04x}, not NUL")
             }
@@ -189,11 +175,7 @@ pub struct Irregularity {
 
 impl fmt::Display for Irregularity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: {} (at offset {:#x})",
-            self.path, self.kind, self.offset
-        )
+        write!(f, "{}: {} (at offset {:#x})", self.path, self.kind, self.offset)
     }
 }
 
@@ -231,10 +213,7 @@ pub struct RawError {
 
 impl RawError {
     pub fn new(input: &[u8], fail: Fail) -> Self {
-        RawError {
-            remaining: input.len(),
-            fail,
-        }
+        RawError { remaining: input.len(), fail }
     }
 }
 

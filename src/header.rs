@@ -134,16 +134,8 @@ impl Header {
     pub fn feature_byte(&self) -> u8 {
         self.sub_version
             | self.arch.0 << 2
-            | if self.arch_flags.is_some() {
-                FEATURE_ARCH_FLAGS
-            } else {
-                0
-            }
-            | if self.reserved_bit {
-                FEATURE_RESERVED
-            } else {
-                0
-            }
+            | if self.arch_flags.is_some() { FEATURE_ARCH_FLAGS } else { 0 }
+            | if self.reserved_bit { FEATURE_RESERVED } else { 0 }
     }
 
     pub(crate) fn decode<'a>(d: &mut Decoder<'a>, i: &'a [u8]) -> DResult<'a, Header> {
@@ -230,10 +222,7 @@ impl Header {
                 );
             }
         } else {
-            text = format!(
-                "native code for unknown arch code {}: no known release can load it",
-                self.arch.0
-            );
+            text = format!("native code for unknown arch code {}: no known release can load it", self.arch.0);
         }
         if self.arch == Arch::RV64IMC_OR_DEBUG && self.sub_version == 3 {
             text.push_str("; code 12 is rv64imc from v1.27, the debug emitter in v1.24-v1.26");
@@ -242,10 +231,7 @@ impl Header {
             text.push_str(&format!("; arch flags {flags:#x} need v1.27 or later"));
         }
         if self.small_int_bits > 31 {
-            text.push_str(&format!(
-                "; needs {}-bit small ints (64-bit ports)",
-                self.small_int_bits
-            ));
+            text.push_str(&format!("; needs {}-bit small ints (64-bit ports)", self.small_int_bits));
         }
         text
     }

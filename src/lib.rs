@@ -22,7 +22,7 @@ pub use header::{Arch, Header, Release};
 pub use module::{Decoded, Module};
 pub use object::Object;
 pub use qstr::Qstr;
-pub use raw_code::{Kind, RawCode};
+pub use raw_code::{Asm, Kind, RawCode, Viper};
 pub use reloc::RelocOp;
 
 /// Decodes a .mpy file (format 6), accepting what MicroPython's loader accepts.

@@ -63,16 +63,8 @@ impl<'a> Module<'a> {
         if !i.is_empty() {
             d.irregular(i, IrregularityKind::TrailingBytes { count: i.len() })?;
         }
-        let module = Module {
-            header,
-            qstrs,
-            objects,
-            raw_code,
-        };
-        Ok(Decoded {
-            module,
-            irregularities: d.irregularities,
-        })
+        let module = Module { header, qstrs, objects, raw_code };
+        Ok(Decoded { module, irregularities: d.irregularities })
     }
 
     /// Encodes in canonical form.
@@ -88,9 +80,7 @@ impl<'a> Module<'a> {
         varuint::encode(self.qstrs.len() as u64, out);
         varuint::encode(self.objects.len() as u64, out);
         for (k, q) in self.qstrs.iter().enumerate() {
-            q.encode(out, || {
-                Path(vec![Segment::Field("qstrs"), Segment::Index(k)])
-            })?;
+            q.encode(out, || Path(vec![Segment::Field("qstrs"), Segment::Index(k)]))?;
         }
         let mut path = Path(vec![Segment::Field("objects")]);
         for (k, obj) in self.objects.iter().enumerate() {
@@ -120,8 +110,7 @@ impl<'a> Module<'a> {
     pub fn raw_codes(&self) -> Vec<(Path, &RawCode<'a>)> {
         let mut all = Vec::new();
         let mut path = Path(vec![Segment::Field("raw_code")]);
-        self.raw_code
-            .walk(&mut path, &mut |p, rc| all.push((p.clone(), rc)));
+        self.raw_code.walk(&mut path, &mut |p, rc| all.push((p.clone(), rc)));
         all
     }
 }

@@ -90,10 +90,7 @@ impl<'a> Object<'a> {
             return None;
         };
         let text = std::str::from_utf8(text).ok()?;
-        let inner = text
-            .strip_prefix('(')
-            .and_then(|t| t.strip_suffix(')'))
-            .unwrap_or(text);
+        let inner = text.strip_prefix('(').and_then(|t| t.strip_suffix(')')).unwrap_or(text);
         let body = inner.strip_suffix('j')?;
         // Split at the last sign that is not the first character and not part of an exponent.
         let split = body
@@ -103,10 +100,7 @@ impl<'a> Object<'a> {
             .map(|(k, _)| k)
             .last();
         match split {
-            Some(k) => Some((
-                parse_float(body[..k].as_bytes())?,
-                parse_float(body[k..].as_bytes())?,
-            )),
+            Some(k) => Some((parse_float(&body.as_bytes()[..k])?, parse_float(&body.as_bytes()[k..])?)),
             None => Some((0.0, parse_float(body.as_bytes())?)),
         }
     }
@@ -124,17 +118,11 @@ impl<'a> Object<'a> {
             Object::Int(b) => Object::Int(own(b)),
             Object::Float(b) => Object::Float(own(b)),
             Object::Complex(b) => Object::Complex(own(b)),
-            Object::Tuple(items) => {
-                Object::Tuple(items.into_iter().map(Object::into_owned).collect())
-            }
+            Object::Tuple(items) => Object::Tuple(items.into_iter().map(Object::into_owned).collect()),
         }
     }
 
-    pub(crate) fn decode(
-        d: &mut Decoder<'a>,
-        i: &'a [u8],
-        depth: usize,
-    ) -> DResult<'a, Object<'a>> {
+    pub(crate) fn decode(d: &mut Decoder<'a>, i: &'a [u8], depth: usize) -> DResult<'a, Object<'a>> {
         let start = i;
         let (i, tag) = d.byte(i, "object tag")?;
         let simple = |o| Ok((i, o));
@@ -150,14 +138,7 @@ impl<'a> Object<'a> {
                 let (i, data) = d.bytes(i, len, what)?;
                 let (i, ()) = d.terminator(i, what)?;
                 let data = Cow::Borrowed(data);
-                Ok((
-                    i,
-                    if tag == tag::STR {
-                        Object::Str(data)
-                    } else {
-                        Object::Bytes(data)
-                    },
-                ))
+                Ok((i, if tag == tag::STR { Object::Str(data) } else { Object::Bytes(data) }))
             }
             tag::INT | tag::FLOAT | tag::COMPLEX => {
                 let what = ["int", "float", "complex"][usize::from(tag - tag::INT)];
@@ -173,19 +154,12 @@ impl<'a> Object<'a> {
             }
             tag::TUPLE => {
                 if depth >= MAX_TUPLE_DEPTH {
-                    return Err(d.error(
-                        start,
-                        ErrorKind::TooDeep {
-                            what: "tuple",
-                            limit: MAX_TUPLE_DEPTH,
-                        },
-                    ));
+                    return Err(d.error(start, ErrorKind::TooDeep { what: "tuple", limit: MAX_TUPLE_DEPTH }));
                 }
                 let (mut i, count) = d.count(i, "tuple item")?;
                 let mut items = Vec::with_capacity(count);
                 for k in 0..count {
-                    let (rest, item) =
-                        d.within(Segment::Index(k), |d| Object::decode(d, i, depth + 1))?;
+                    let (rest, item) = d.within(Segment::Index(k), |d| Object::decode(d, i, depth + 1))?;
                     items.push(item);
                     i = rest;
                 }
@@ -197,12 +171,7 @@ impl<'a> Object<'a> {
 
     /// Appends the encoding. Tuples nested deeper than the decoder accepts are refused, so the
     /// encoder never recurses without bound either.
-    pub(crate) fn encode(
-        &self,
-        out: &mut Vec<u8>,
-        path: &mut Path,
-        depth: usize,
-    ) -> Result<(), EncodeError> {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>, path: &mut Path, depth: usize) -> Result<(), EncodeError> {
         out.push(self.tag());
         match self {
             Object::Str(b) | Object::Bytes(b) => {
@@ -269,17 +238,8 @@ impl fmt::Display for Object<'_> {
 
 /// Writes `bytes` as a Python literal. For `str`, valid UTF-8 is shown as text and each byte of an
 /// invalid sequence as `\xNN`; for `bytes`, everything outside printable ASCII is escaped.
-pub fn write_quoted(
-    f: &mut impl fmt::Write,
-    prefix: &str,
-    bytes: &[u8],
-    text: bool,
-) -> fmt::Result {
-    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
-        '"'
-    } else {
-        '\''
-    };
+pub fn write_quoted(f: &mut impl fmt::Write, prefix: &str, bytes: &[u8], text: bool) -> fmt::Result {
+    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') { '"' } else { '\'' };
     write!(f, "{prefix}{quote}")?;
     let write_char = |f: &mut dyn fmt::Write, c: char| match c {
         '\\' => f.write_str("\\\\"),

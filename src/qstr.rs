@@ -23,10 +23,7 @@ pub fn static_qstr(id: u64) -> Option<&'static [u8]> {
 
 /// The static id of `text`, if the firmware has it built in.
 pub fn static_qstr_id(text: &[u8]) -> Option<u64> {
-    STATIC_QSTRS
-        .iter()
-        .position(|s| *s == text)
-        .map(|i| i as u64 + 1)
+    STATIC_QSTRS.iter().position(|s| *s == text).map(|i| i as u64 + 1)
 }
 
 /// One entry of the qstr table.
@@ -85,11 +82,7 @@ impl<'a> Qstr<'a> {
         Ok((i, Qstr::Dynamic(Cow::Borrowed(text))))
     }
 
-    pub(crate) fn encode(
-        &self,
-        out: &mut Vec<u8>,
-        path: impl Fn() -> Path,
-    ) -> Result<(), EncodeError> {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>, path: impl Fn() -> Path) -> Result<(), EncodeError> {
         let (head, text) = match self {
             Qstr::Static(id) => (id.checked_mul(2).map(|v| v | 1), None),
             Qstr::Dynamic(b) => ((b.len() as u64).checked_mul(2), Some(b)),
@@ -121,9 +114,8 @@ pub(crate) fn decode_table<'a>(
 ) -> DResult<'a, Vec<Qstr<'a>>> {
     let mut table = Vec::with_capacity(count);
     for index in 0..count {
-        let (rest, q) = d.within(Segment::Field("qstrs"), |d| {
-            d.within(Segment::Index(index), |d| Qstr::decode(d, i))
-        })?;
+        let (rest, q) =
+            d.within(Segment::Field("qstrs"), |d| d.within(Segment::Index(index), |d| Qstr::decode(d, i)))?;
         table.push(q);
         i = rest;
     }
@@ -136,15 +128,8 @@ mod tests {
 
     #[test]
     fn static_ids_are_list_index_plus_one() {
-        let cases: &[(u64, &[u8])] = &[
-            (1, b""),
-            (2, b"__dir__"),
-            (3, b"\n"),
-            (4, b" "),
-            (5, b"*"),
-            (7, b"<module>"),
-            (165, b"zip"),
-        ];
+        let cases: &[(u64, &[u8])] =
+            &[(1, b""), (2, b"__dir__"), (3, b"\n"), (4, b" "), (5, b"*"), (7, b"<module>"), (165, b"zip")];
         for &(id, text) in cases {
             assert_eq!(static_qstr(id), Some(text), "id {id}");
             assert_eq!(static_qstr_id(text), Some(id));

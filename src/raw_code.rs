@@ -15,7 +15,9 @@ use crate::limits::MAX_RAW_CODE_DEPTH;
 use crate::reloc::{self, RelocOp};
 use crate::varuint;
 
-/// The kind of a raw code, with the fields only that kind has.
+/// The kind of a raw code, with the fields only that kind has. The native records are boxed so
+/// that the common case (bytecode) keeps the tree small: a hostile file of minimal raw codes costs
+/// at most 64 bytes of model per input byte.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Kind<'a> {
@@ -24,22 +26,32 @@ pub enum Kind<'a> {
     /// `@micropython.native`: machine code, with a bytecode-style prelude at `prelude_offset`.
     NativePython { prelude_offset: u64 },
     /// `@micropython.viper`, and native modules linked by mpy_ld.
-    Viper {
-        /// The record's flags. On encoding, `RELOC`, `RODATA` and `BSS` follow the fields below.
-        flags: NativeFlags,
-        rodata: Option<Cow<'a, [u8]>>,
-        bss_size: Option<u64>,
-        relocs: Option<Vec<RelocOp>>,
-    },
+    Viper(Box<Viper<'a>>),
     /// `@micropython.asm_thumb`, `asm_xtensa`, `asm_rv32`.
-    Asm {
-        /// The record's flags. On encoding, `RELOC` follows `relocs`.
-        flags: NativeFlags,
-        n_pos_args: u64,
-        /// In practice the return type code (`MP_NATIVE_TYPE_*`).
-        type_sig: u64,
-        relocs: Option<Vec<RelocOp>>,
-    },
+    Asm(Box<Asm>),
+}
+
+/// The record of a viper raw code.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Viper<'a> {
+    /// The record's flags. On encoding, `RELOC`, `RODATA` and `BSS` follow the fields below.
+    pub flags: NativeFlags,
+    pub rodata: Option<Cow<'a, [u8]>>,
+    pub bss_size: Option<u64>,
+    pub relocs: Option<Vec<RelocOp>>,
+}
+
+/// The record of an inline-assembler raw code.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Asm {
+    /// The record's flags. On encoding, `RELOC` follows `relocs`.
+    pub flags: NativeFlags,
+    pub n_pos_args: u64,
+    /// In practice the return type code (`MP_NATIVE_TYPE_*`).
+    pub type_sig: u64,
+    pub relocs: Option<Vec<RelocOp>>,
 }
 
 impl Kind<'_> {
@@ -61,21 +73,16 @@ impl Kind<'_> {
     /// The flags as they are written: stored bits, with the optional-part bits set by presence.
     pub fn effective_flags(&self) -> Option<NativeFlags> {
         match self {
-            Kind::Viper {
-                flags,
-                rodata,
-                bss_size,
-                relocs,
-            } => {
-                let mut f = *flags - (NativeFlags::RELOC | NativeFlags::RODATA | NativeFlags::BSS);
-                f.set(NativeFlags::RELOC, relocs.is_some());
-                f.set(NativeFlags::RODATA, rodata.is_some());
-                f.set(NativeFlags::BSS, bss_size.is_some());
+            Kind::Viper(v) => {
+                let mut f = v.flags - (NativeFlags::RELOC | NativeFlags::RODATA | NativeFlags::BSS);
+                f.set(NativeFlags::RELOC, v.relocs.is_some());
+                f.set(NativeFlags::RODATA, v.rodata.is_some());
+                f.set(NativeFlags::BSS, v.bss_size.is_some());
                 Some(f)
             }
-            Kind::Asm { flags, relocs, .. } => {
-                let mut f = *flags;
-                f.set(NativeFlags::RELOC, relocs.is_some());
+            Kind::Asm(a) => {
+                let mut f = a.flags;
+                f.set(NativeFlags::RELOC, a.relocs.is_some());
                 Some(f)
             }
             _ => None,
@@ -85,7 +92,8 @@ impl Kind<'_> {
     /// The relocation ops, if any.
     pub fn relocs(&self) -> Option<&[RelocOp]> {
         match self {
-            Kind::Viper { relocs, .. } | Kind::Asm { relocs, .. } => relocs.as_deref(),
+            Kind::Viper(v) => v.relocs.as_deref(),
+            Kind::Asm(a) => a.relocs.as_deref(),
             _ => None,
         }
     }
@@ -106,28 +114,12 @@ impl<'a> RawCode<'a> {
         let kind = match self.kind {
             Kind::Bytecode => Kind::Bytecode,
             Kind::NativePython { prelude_offset } => Kind::NativePython { prelude_offset },
-            Kind::Viper {
-                flags,
-                rodata,
-                bss_size,
-                relocs,
-            } => Kind::Viper {
-                flags,
-                rodata: rodata.map(|r| Cow::Owned(r.into_owned())),
-                bss_size,
-                relocs,
-            },
-            Kind::Asm {
-                flags,
-                n_pos_args,
-                type_sig,
-                relocs,
-            } => Kind::Asm {
-                flags,
-                n_pos_args,
-                type_sig,
-                relocs,
-            },
+            Kind::Viper(v) => {
+                let Viper { flags, rodata, bss_size, relocs } = *v;
+                let rodata = rodata.map(|r| Cow::Owned(r.into_owned()));
+                Kind::Viper(Box::new(Viper { flags, rodata, bss_size, relocs }))
+            }
+            Kind::Asm(a) => Kind::Asm(a),
         };
         RawCode {
             kind,
@@ -152,24 +144,13 @@ impl<'a> RawCode<'a> {
         1 + self.children.iter().map(RawCode::count).sum::<usize>()
     }
 
-    pub(crate) fn decode(
-        d: &mut Decoder<'a>,
-        i: &'a [u8],
-        depth: usize,
-    ) -> DResult<'a, RawCode<'a>> {
+    pub(crate) fn decode(d: &mut Decoder<'a>, i: &'a [u8], depth: usize) -> DResult<'a, RawCode<'a>> {
         if depth >= MAX_RAW_CODE_DEPTH {
-            return Err(d.error(
-                i,
-                ErrorKind::TooDeep {
-                    what: "raw code",
-                    limit: MAX_RAW_CODE_DEPTH,
-                },
-            ));
+            return Err(d.error(i, ErrorKind::TooDeep { what: "raw code", limit: MAX_RAW_CODE_DEPTH }));
         }
         let (i, kind_len) = d.varuint(i, "kind_len")?;
-        let (i, fun_data) = d.within(Segment::Field("fun_data"), |d| {
-            d.bytes(i, kind_len >> 3, "fun_data")
-        })?;
+        let (i, fun_data) =
+            d.within(Segment::Field("fun_data"), |d| d.bytes(i, kind_len >> 3, "fun_data"))?;
         let has_children = kind_len & 4 != 0;
 
         // Native fields, by kind.
@@ -197,36 +178,19 @@ impl<'a> RawCode<'a> {
                 };
                 let (i, rodata) = match rodata_size {
                     Some(n) => {
-                        let (i, r) =
-                            d.within(Segment::Field("rodata"), |d| d.bytes(i, n, "rodata"))?;
+                        let (i, r) = d.within(Segment::Field("rodata"), |d| d.bytes(i, n, "rodata"))?;
                         (i, Some(Cow::Borrowed(r)))
                     }
                     None => (i, None),
                 };
-                (
-                    i,
-                    Kind::Viper {
-                        flags: native_flags,
-                        rodata,
-                        bss_size,
-                        relocs: None,
-                    },
-                )
+                (i, Kind::Viper(Box::new(Viper { flags: native_flags, rodata, bss_size, relocs: None })))
             }
             _ => {
                 let (i, flags) = d.varuint(i, "scope_flags")?;
                 native_flags = NativeFlags::from_bits_retain(flags);
                 let (i, n_pos_args) = d.varuint(i, "n_pos_args")?;
                 let (i, type_sig) = d.varuint(i, "type_sig")?;
-                (
-                    i,
-                    Kind::Asm {
-                        flags: native_flags,
-                        n_pos_args,
-                        type_sig,
-                        relocs: None,
-                    },
-                )
+                (i, Kind::Asm(Box::new(Asm { flags: native_flags, n_pos_args, type_sig, relocs: None })))
             }
         };
 
@@ -240,8 +204,7 @@ impl<'a> RawCode<'a> {
             children.reserve_exact(n);
             i = rest;
             for k in 0..n {
-                let (rest, child) =
-                    d.within(Segment::Child(k), |d| RawCode::decode(d, i, depth + 1))?;
+                let (rest, child) = d.within(Segment::Child(k), |d| RawCode::decode(d, i, depth + 1))?;
                 children.push(child);
                 i = rest;
             }
@@ -252,72 +215,46 @@ impl<'a> RawCode<'a> {
             let (rest, ops) = reloc::decode_stream(d, i)?;
             i = rest;
             match &mut kind {
-                Kind::Viper { relocs, .. } | Kind::Asm { relocs, .. } => *relocs = Some(ops),
+                Kind::Viper(v) => v.relocs = Some(ops),
+                Kind::Asm(a) => a.relocs = Some(ops),
                 _ => unreachable!("only viper and asm records carry flags"),
             }
         }
-        Ok((
-            i,
-            RawCode {
-                kind,
-                fun_data: Cow::Borrowed(fun_data),
-                children,
-            },
-        ))
+        Ok((i, RawCode { kind, fun_data: Cow::Borrowed(fun_data), children }))
     }
 
-    pub(crate) fn encode(
-        &self,
-        out: &mut Vec<u8>,
-        path: &mut Path,
-        depth: usize,
-    ) -> Result<(), EncodeError> {
-        let fail = |path: &Path, message: String| EncodeError {
-            path: path.clone(),
-            message,
-        };
+    pub(crate) fn encode(&self, out: &mut Vec<u8>, path: &mut Path, depth: usize) -> Result<(), EncodeError> {
+        let fail = |path: &Path, message: String| EncodeError { path: path.clone(), message };
         if depth >= MAX_RAW_CODE_DEPTH {
-            return Err(fail(
-                path,
-                format!("raw codes nested deeper than {MAX_RAW_CODE_DEPTH} levels"),
-            ));
+            return Err(fail(path, format!("raw codes nested deeper than {MAX_RAW_CODE_DEPTH} levels")));
         }
         let len = self.fun_data.len() as u64;
         if len > u64::MAX >> 3 {
             return Err(fail(path, "fun_data too long".into()));
         }
         let has_children = u64::from(!self.children.is_empty());
-        varuint::encode(
-            len << 3 | has_children << 2 | u64::from(self.kind.code()),
-            out,
-        );
+        varuint::encode(len << 3 | has_children << 2 | u64::from(self.kind.code()), out);
         out.extend_from_slice(&self.fun_data);
         let flags = self.kind.effective_flags();
         match &self.kind {
             Kind::Bytecode => {}
             Kind::NativePython { prelude_offset } => varuint::encode(*prelude_offset, out),
-            Kind::Viper {
-                rodata, bss_size, ..
-            } => {
+            Kind::Viper(v) => {
                 varuint::encode(flags.unwrap_or_default().bits(), out);
-                if let Some(r) = rodata {
+                if let Some(r) = &v.rodata {
                     varuint::encode(r.len() as u64, out);
                 }
-                if let Some(n) = bss_size {
-                    varuint::encode(*n, out);
+                if let Some(n) = v.bss_size {
+                    varuint::encode(n, out);
                 }
-                if let Some(r) = rodata {
+                if let Some(r) = &v.rodata {
                     out.extend_from_slice(r);
                 }
             }
-            Kind::Asm {
-                n_pos_args,
-                type_sig,
-                ..
-            } => {
+            Kind::Asm(a) => {
                 varuint::encode(flags.unwrap_or_default().bits(), out);
-                varuint::encode(*n_pos_args, out);
-                varuint::encode(*type_sig, out);
+                varuint::encode(a.n_pos_args, out);
+                varuint::encode(a.type_sig, out);
             }
         }
         if !self.children.is_empty() {

@@ -42,10 +42,7 @@ pub enum Section {
 pub enum Target {
     /// The base of a section, added to `count` words (`None`: one word, no count written; `Some(n)`:
     /// a count varuint is written, as mpy_ld does for n > 1).
-    Base {
-        section: Section,
-        count: Option<u64>,
-    },
+    Base { section: Section, count: Option<u64> },
     /// The address of the module's qstr table.
     QstrTable,
     /// The address of the module's constant object table.
@@ -99,38 +96,48 @@ impl RelocOp {
 
 /// Decodes ops up to and including the terminator.
 pub(crate) fn decode_stream<'a>(d: &mut Decoder<'a>, mut i: &'a [u8]) -> DResult<'a, Vec<RelocOp>> {
+    // Count first, so that the list is allocated once at its exact size.
+    let mut ops = Vec::with_capacity(count_ops(i));
     d.within(Segment::Field("relocs"), |d| {
-        let mut ops = Vec::new();
         loop {
-            let (rest, op) = d.within(Segment::Index(ops.len()), |d| {
-                d.byte(i, "relocation op stream (no 0xff terminator)")
-            })?;
+            let what = "relocation op stream (no 0xff terminator)";
+            let (rest, op) = d.within(Segment::Index(ops.len()), |d| d.byte(i, what))?;
             if op == TERMINATOR {
                 return Ok((rest, ops));
             }
-            let (rest, decoded) =
-                d.within(Segment::Index(ops.len()), |d| decode_op(d, rest, op))?;
+            let (rest, decoded) = d.within(Segment::Index(ops.len()), |d| decode_op(d, rest, op))?;
             ops.push(decoded);
             i = rest;
         }
     })
 }
 
+/// The number of ops before the terminator (or before the stream breaks off).
+fn count_ops(mut i: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some((&op, mut rest)) = i.split_first() {
+        if op == TERMINATOR {
+            break;
+        }
+        let k = op >> 1;
+        let operands = usize::from(op & 1) + usize::from(k <= 5 && k & 1 == 1);
+        for _ in 0..operands {
+            match varuint::decode(rest) {
+                Ok((r, _)) => rest = r,
+                Err(_) => return n,
+            }
+        }
+        n += 1;
+        i = rest;
+    }
+    n
+}
+
 fn decode_op<'a>(d: &mut Decoder<'a>, i: &'a [u8], op: u8) -> DResult<'a, RelocOp> {
     let (i, cursor) = if op & 1 == 1 {
         let (i, addr) = d.varuint(i, "relocation cursor")?;
-        let region = if addr & 1 == 1 {
-            Region::Rodata
-        } else {
-            Region::Text
-        };
-        (
-            i,
-            Some(Cursor {
-                region,
-                word_offset: addr >> 1,
-            }),
-        )
+        let region = if addr & 1 == 1 { Region::Rodata } else { Region::Text };
+        (i, Some(Cursor { region, word_offset: addr >> 1 }))
     } else {
         (i, None)
     };
@@ -155,11 +162,7 @@ fn decode_op<'a>(d: &mut Decoder<'a>, i: &'a [u8], op: u8) -> DResult<'a, RelocO
 }
 
 /// Appends the ops and the terminator.
-pub(crate) fn encode_stream(
-    ops: &[RelocOp],
-    out: &mut Vec<u8>,
-    path: &Path,
-) -> Result<(), EncodeError> {
+pub(crate) fn encode_stream(ops: &[RelocOp], out: &mut Vec<u8>, path: &Path) -> Result<(), EncodeError> {
     for (k, op) in ops.iter().enumerate() {
         let byte = op.op_byte().ok_or_else(|| EncodeError {
             path: path.with(Segment::Field("relocs")).with(Segment::Index(k)),

@@ -72,36 +72,21 @@ mod tests {
             (0x7f, &[0x7f]),
             (0x80, &[0x81, 0x00]),
             (0x1ac, &[0x83, 0x2c]),
-            (
-                u64::MAX,
-                &[0x81, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f],
-            ),
+            (u64::MAX, &[0x81, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]),
         ];
         for &(value, bytes) in cases {
             assert_eq!(enc(value), bytes, "encoding {value:#x}");
             assert_eq!(encoded_len(value), bytes.len());
             let (rest, got) = decode(bytes).unwrap();
             assert!(rest.is_empty());
-            assert_eq!(
-                got,
-                VarUint {
-                    value,
-                    canonical: true
-                }
-            );
+            assert_eq!(got, VarUint { value, canonical: true });
         }
     }
 
     #[test]
     fn padding_is_accepted_but_flagged() {
         let (_, v) = decode(&[0x80, 0x80, 0x05]).unwrap();
-        assert_eq!(
-            v,
-            VarUint {
-                value: 5,
-                canonical: false
-            }
-        );
+        assert_eq!(v, VarUint { value: 5, canonical: false });
     }
 
     #[test]

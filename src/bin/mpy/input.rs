@@ -19,10 +19,7 @@ pub fn read(path: &PathBuf) -> Result<Input, String> {
         std::fs::read(path)
     };
     match bytes {
-        Ok(bytes) => Ok(Input {
-            name: if name == "-" { "<stdin>".into() } else { name },
-            bytes,
-        }),
+        Ok(bytes) => Ok(Input { name: if name == "-" { "<stdin>".into() } else { name }, bytes }),
         Err(e) => Err(format!("{name}: {e}")),
     }
 }

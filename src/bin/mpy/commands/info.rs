@@ -44,11 +44,7 @@ pub fn summary(module: &Module<'_>) -> String {
         .filter(|(_, n)| *n > 0)
         .map(|(name, n)| format!("{n} {name}"))
         .collect();
-    let version = if h.is_native() {
-        format!("6.{}", h.sub_version)
-    } else {
-        "6".to_string()
-    };
+    let version = if h.is_native() { format!("6.{}", h.sub_version) } else { "6".to_string() };
     let arch = match h.arch_flags {
         Some(flags) => format!("{} (arch flags {flags:#x})", h.arch),
         None if h.is_native() => h.arch.to_string(),

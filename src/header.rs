@@ -202,36 +202,41 @@ impl Header {
             };
             return format!("bytecode only: any MicroPython v1.20 or later{v119}");
         }
-        let releases = match self.sub_version {
-            0 => "v1.19.x",
-            1 => "v1.20.x or v1.21.x",
-            2 => "v1.22.x",
-            _ => "v1.23 or later",
+        let Some((arch_first, _)) = self.arch.known_in() else {
+            return format!(
+                "native code for unknown arch code {}: no known release can load it",
+                self.arch.0
+            );
         };
-        let mut text = format!(
-            "native {}, 6.{}: only MicroPython {releases} on {}",
-            self.arch, self.sub_version, self.arch
-        );
-        if let Some((first, _)) = self.arch.known_in() {
-            if first > Release(1, 19) && self.sub_version == 3 {
-                text.push_str(&format!(" ({first} or later for this arch)"));
-            } else if first > Release(1, 19) {
-                text = format!(
-                    "native {}, 6.{}: no release can load it ({} appeared in {first}, which reads 6.3)",
-                    self.arch, self.sub_version, self.arch
-                );
+        let flags = match self.arch_flags {
+            Some(f) => format!(" with arch flags {f:#x}"),
+            None => String::new(),
+        };
+        let what = format!("native {}, 6.{}{flags}", self.arch, self.sub_version);
+        let releases = match self.sub_version {
+            0 => "v1.19.x".to_string(),
+            1 => "v1.20.x or v1.21.x".to_string(),
+            2 => "v1.22.x".to_string(),
+            _ => {
+                let mut first = Release(1, 23).max(arch_first);
+                if self.arch_flags.is_some() {
+                    first = first.max(Release(1, 27));
+                }
+                format!("{first} or later")
             }
-        } else {
-            text = format!("native code for unknown arch code {}: no known release can load it", self.arch.0);
+        };
+        if arch_first > Release(1, 19) && self.sub_version != 3 {
+            return format!(
+                "{what}: no release can load it ({} appeared in {arch_first}, which reads 6.3)",
+                self.arch
+            );
         }
-        if self.arch == Arch::RV64IMC_OR_DEBUG && self.sub_version == 3 {
-            text.push_str("; code 12 is rv64imc from v1.27, the debug emitter in v1.24-v1.26");
+        if self.arch_flags.is_some() && self.sub_version != 3 {
+            return format!("{what}: no release can load it (arch flags appeared in v1.27, which reads 6.3)");
         }
-        if let Some(flags) = self.arch_flags {
-            text.push_str(&format!("; arch flags {flags:#x} need v1.27 or later"));
-        }
+        let mut text = format!("{what}: only MicroPython {releases} on {}", self.arch);
         if self.small_int_bits > 31 {
-            text.push_str(&format!("; needs {}-bit small ints (64-bit ports)", self.small_int_bits));
+            text.push_str(&format!(" (64-bit ports only: needs {}-bit small ints)", self.small_int_bits));
         }
         text
     }
@@ -258,4 +263,138 @@ pub fn describe_foreign_version(magic: u8, version: u8) -> String {
         ".mpy format version {version} (written by {releases}) is not supported; \
          this tool reads format 6 (MicroPython v1.19 and later)"
     )
+}
+
+/// A board to load a file on: a MicroPython release and, for native code, its architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub release: Release,
+    /// `None`: the arch is not given (only bytecode-only files can be judged).
+    pub arch: Option<Arch>,
+}
+
+impl std::str::FromStr for Target {
+    type Err = String;
+
+    /// `1.22`, `v1.22.2:armv7emsp`, `1.27:rv32imc`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (version, arch) = match s.split_once(':') {
+            Some((v, a)) => (v, Some(a)),
+            None => (s, None),
+        };
+        let mut parts = version.trim_start_matches('v').split('.');
+        let number = |p: Option<&str>| p.and_then(|p| p.parse::<u8>().ok());
+        let (Some(major), Some(minor)) = (number(parts.next()), number(parts.next())) else {
+            return Err(format!("{s:?}: expected VERSION[:ARCH], e.g. 1.22 or 1.22:armv7emsp"));
+        };
+        let arch = match arch {
+            None => None,
+            Some(name) => Some(Arch::from_name(name).filter(|a| *a != Arch::NONE).ok_or_else(|| {
+                format!("{name:?} is not an arch (x86, x64, armv6, armv6m, armv7m, armv7em, armv7emsp, armv7emdp, xtensa, xtensawin, rv32imc, rv64imc, debug)")
+            })?),
+        };
+        Ok(Target { release: Release(major, minor), arch })
+    }
+}
+
+/// Why a target's loader refuses a file: the `ValueError` text it raises and the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The loader's own message, e.g. `incompatible .mpy file`.
+    pub loader_error: &'static str,
+    pub reason: String,
+}
+
+impl Release {
+    /// The sub-version this release's loader expects of native code, or `None` before format 6.
+    pub fn sub_version(self) -> Option<u8> {
+        match self {
+            r if r < Release(1, 19) => None,
+            r if r < Release(1, 20) => Some(0),
+            r if r < Release(1, 22) => Some(1),
+            r if r < Release(1, 23) => Some(2),
+            _ => Some(3),
+        }
+    }
+}
+
+impl Header {
+    /// Whether `target`'s loader accepts this header, following `mp_raw_code_load`'s checks in
+    /// that release. `Ok(None)` means yes; `Ok(Some(note))` yes with a caveat (the arch was not
+    /// given but matters).
+    pub fn check_target(&self, target: &Target) -> Result<Option<String>, Refusal> {
+        let file = "incompatible .mpy file";
+        let refuse = |loader_error, reason: String| Err(Refusal { loader_error, reason });
+        let r = target.release;
+        let Some(target_sub) = r.sub_version() else {
+            return refuse(file, format!("{r} reads .mpy format 5 or older, and this file is format 6"));
+        };
+        // Before v1.27 the feature byte's arch is not masked, so bit 6 (arch flags) makes the arch
+        // code 16 or more: native code the loader cannot know.
+        let arch_code = if r < Release(1, 27) { self.feature_byte() >> 2 } else { self.arch.0 };
+        if arch_code != 0 && self.sub_version != target_sub {
+            return refuse(
+                file,
+                format!(
+                    "native code of sub-version 6.{} loads only on 6.{0} loaders; {r} reads 6.{target_sub}",
+                    self.sub_version
+                ),
+            );
+        }
+        if r < Release(1, 20) && self.feature_byte() & 3 != 0 {
+            return refuse(file, "v1.19 requires the low two feature bits to be 0".into());
+        }
+        let target_bits = match target.arch.and_then(Arch::word_size) {
+            Some(8) => 63,
+            _ => 31,
+        };
+        if self.small_int_bits > target_bits {
+            return refuse(
+                file,
+                format!(
+                    "the file needs {}-bit small ints; a {target_bits}-bit port has fewer",
+                    self.small_int_bits
+                ),
+            );
+        }
+        if arch_code == 0 {
+            return Ok(None);
+        }
+        if arch_code > 0x0f {
+            return refuse(
+                "incompatible .mpy arch",
+                format!("{r} reads the arch-flags bit (v1.27+) as part of the arch code ({arch_code})"),
+            );
+        }
+        let arch = Arch(arch_code);
+        match arch.known_in() {
+            Some((first, _)) if first <= r => {}
+            _ => {
+                return refuse(
+                    "incompatible .mpy arch",
+                    format!("{r} does not know native arch code {} ({arch})", arch.0),
+                );
+            }
+        }
+        let Some(board) = target.arch else {
+            return Ok(Some(format!(
+                "only if the board's arch is {arch}: give --target {}.{}:ARCH to check",
+                r.0, r.1
+            )));
+        };
+        let accepted = board == arch || (board.is_thumb() && arch.is_thumb() && arch.0 <= board.0);
+        if !accepted {
+            return refuse(
+                "incompatible .mpy arch",
+                format!("the file holds {arch} code and the board runs {board}"),
+            );
+        }
+        if let Some(flags) = self.arch_flags
+            && flags != 0
+            && board != Arch::RV32IMC
+        {
+            return refuse(file, format!("arch flags {flags:#x} are defined only for rv32imc"));
+        }
+        Ok(None)
+    }
 }

@@ -7,6 +7,8 @@ pub mod dump;
 pub mod error;
 pub mod flags;
 pub mod header;
+#[cfg(feature = "json")]
+pub mod json;
 pub mod limits;
 pub mod module;
 pub mod object;

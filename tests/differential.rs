@@ -106,7 +106,15 @@ fn check_file(cell: &Cell, bytes: &[u8]) -> Result<(), (bool, String)> {
             return fail(format!("source name {got:?}, expected {name:?}"));
         }
     }
-    check_roundtrip(bytes).map_err(|m| (true, m))
+    check_roundtrip(bytes).map_err(|m| (true, m))?;
+    // The JSON form is lossless too.
+    let json = mpy_codec::json::to_json(&module);
+    let back = mpy_codec::json::from_json(&json).map_err(|e| (true, format!("from_json(to_json): {e}")))?;
+    match back.encode() {
+        Ok(again) if again == bytes => Ok(()),
+        Ok(_) => fail("from_json(to_json(x)) encodes to different bytes".into()),
+        Err(e) => fail(format!("from_json(to_json(x)) does not encode: {e}")),
+    }
 }
 
 fn assert_clean(results: Vec<Tally>) {

@@ -141,3 +141,45 @@ fn reencoded_programs_run_in_micropython() {
     }
     assert!(ran >= 10, "only {ran} programs have .expected output");
 }
+
+/// `Header::check_target` predicts what the real MicroPython (v1.28, x64) does with files from
+/// every compiler and several arches: import, or refuse with the same ValueError.
+#[test]
+fn target_check_agrees_with_the_real_loader() {
+    let Some(tools) = common::tools() else { return };
+    let dir = common::scratch("micropython-target");
+    let src = dir.join("src.py");
+    std::fs::write(&src, "@micropython.native\ndef f(x):\n    return x + 1\nprint(f(41))\n").unwrap();
+    let plain = dir.join("plain.py");
+    std::fs::write(&plain, "print(42)\n").unwrap();
+    let target: mpy_codec::header::Target = "1.28:x64".parse().unwrap();
+    let mut checked = 0;
+    for c in &tools.compilers {
+        let mut builds = vec![("bytecode".to_string(), plain.clone(), vec![])];
+        for arch in ["x64", "x86", "armv7emsp", "xtensawin"] {
+            builds.push((arch.to_string(), src.clone(), vec![format!("-march={arch}")]));
+        }
+        builds.push(("small-int-63".into(), plain.clone(), vec!["-msmall-int-bits=63".into()]));
+        if c.has_rv32() {
+            builds.push(("bytecode-archflags".into(), plain.clone(), vec!["-march-flags=zba".into()]));
+        }
+        for (label, source, args) in builds {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let bytes = common::compile(c, &source, &args).unwrap();
+            let name = format!("m_{}_{}", c.release.replace('.', "_"), label.replace('-', "_"));
+            std::fs::write(dir.join(format!("{name}.mpy")), &bytes).unwrap();
+            let predicted = Module::decode(&bytes).unwrap().header.check_target(&target);
+            let actual = run_micropython(&tools.micropython, &dir, &name);
+            match (&predicted, &actual) {
+                (Ok(_), Ok(out)) => assert_eq!(out, "42\n", "{name}"),
+                (Err(refusal), Err(failure)) => assert!(
+                    failure.contains(&format!("ValueError: {}", refusal.loader_error)),
+                    "{name}: predicted {refusal:?}, MicroPython said {failure}"
+                ),
+                _ => panic!("{name}: predicted {predicted:?}, MicroPython gave {actual:?}"),
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 25);
+}

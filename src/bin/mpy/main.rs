@@ -2,6 +2,7 @@
 
 mod commands;
 mod input;
+mod output;
 
 use std::process::ExitCode;
 
@@ -27,6 +28,10 @@ enum Command {
     Dump(commands::dump::Args),
     /// Decode, re-encode and compare each file byte for byte.
     Roundtrip(commands::roundtrip::Args),
+    /// The lossless, versioned JSON form of a module.
+    ToJson(commands::json::ToArgs),
+    /// Assemble a .mpy from its JSON form (as written by `to-json`, possibly edited).
+    FromJson(commands::json::FromArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +40,19 @@ fn main() -> ExitCode {
         Command::Info(args) => commands::info::run(&args),
         Command::Dump(args) => commands::dump::run(&args),
         Command::Roundtrip(args) => commands::roundtrip::run(&args),
+        Command::ToJson(args) => commands::json::to_json(&args),
+        Command::FromJson(args) => commands::json::from_json(&args),
     };
     if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// Prints a command's failure (the message names the file) and says whether it succeeded.
+fn report(command: &str, result: Result<(), String>) -> bool {
+    match result {
+        Ok(()) => true,
+        Err(message) => {
+            eprintln!("mpy {command}: {message}");
+            false
+        }
+    }
 }

@@ -25,7 +25,7 @@ struct Cell<'a> {
     source_name: Option<String>,
     sources: Vec<PathBuf>,
     /// Sources the compiler must accept (the others may be rejected, and are counted).
-    must_compile: fn(&Path) -> bool,
+    must_compile: Box<dyn Fn(&Path) -> bool + Sync + 'a>,
 }
 
 #[derive(Default)]
@@ -34,6 +34,8 @@ struct Tally {
     rejected: usize,
     decoded: usize,
     identical: usize,
+    /// Raw codes seen, by kind: bytecode, native, viper, asm.
+    kinds: [usize; 4],
     failures: Vec<String>,
 }
 
@@ -57,6 +59,11 @@ fn run(cell: &Cell) -> Tally {
         drop(t);
         let result = check_file(cell, &bytes);
         let mut t = tally.lock().unwrap();
+        if let Ok(m) = Module::decode(&bytes) {
+            for (_, rc) in m.raw_codes() {
+                t.kinds[usize::from(rc.kind.code())] += 1;
+            }
+        }
         match result {
             Ok(()) => {
                 t.decoded += 1;
@@ -70,8 +77,17 @@ fn run(cell: &Cell) -> Tally {
     });
     let t = tally.into_inner().unwrap();
     println!(
-        "{:<6} {:<34} compiled {:>5}  rejected {:>4}  decoded {:>5}  identical {:>5}",
-        cell.compiler.release, cell.label, t.compiled, t.rejected, t.decoded, t.identical
+        "{:<6} {:<40} compiled {:>5}  rejected {:>4}  decoded {:>5}  identical {:>5}  (raw codes: {} bytecode, {} native, {} viper, {} asm)",
+        cell.compiler.release,
+        cell.label,
+        t.compiled,
+        t.rejected,
+        t.decoded,
+        t.identical,
+        t.kinds[0],
+        t.kinds[1],
+        t.kinds[2],
+        t.kinds[3]
     );
     t
 }
@@ -128,21 +144,35 @@ fn assert_clean(results: Vec<Tally>) {
     );
 }
 
-fn any(_: &Path) -> bool {
-    false
-}
-
-fn all(_: &Path) -> bool {
-    true
-}
-
 fn stem(p: &Path) -> String {
     p.file_stem().unwrap().to_string_lossy().into_owned()
 }
 
-/// Plain programs compile with every compiler and arch; the native ones only where they can.
-fn own_must_compile(p: &Path) -> bool {
-    !stem(p).starts_with("asm_") && stem(p) != "native_funcs"
+/// The programs of tests/py with native code: where each must compile (`+zba` means with
+/// `-march-flags=zba`), and whether only v1.29 knows the instructions it uses.
+const NATIVE_PROGRAMS: &[(&str, &[&str], bool)] = &[
+    (
+        "native_funcs",
+        &["x86", "x64", "armv6m", "armv7emsp", "xtensa", "xtensawin", "rv32imc", "rv32imc+zba"],
+        false,
+    ),
+    ("asm_thumb", &["armv6m", "armv7emsp"], false),
+    ("asm_thumb_v7", &["armv7emsp"], false),
+    ("asm_xtensa", &["xtensa"], false),
+    ("asm_xtensa_new", &["xtensa"], true),
+    ("asm_rv32", &["rv32imc", "rv32imc+zba"], true),
+    ("asm_rv32_zba", &["rv32imc+zba"], true),
+];
+
+/// Whether `compiler` must accept program `p` for `march` (`None`: no -march).
+fn own_must_compile(compiler: &Compiler, march: Option<&str>, p: &Path) -> bool {
+    let name = stem(p);
+    match NATIVE_PROGRAMS.iter().find(|(n, _, _)| *n == name) {
+        None => true,
+        Some((_, arches, newest_only)) => {
+            march.is_some_and(|m| arches.contains(&m)) && (!newest_only || compiler.release == "v1.29")
+        }
+    }
 }
 
 fn cell<'a>(
@@ -161,7 +191,7 @@ fn cell<'a>(
         small_int_bits: 31,
         source_name: None,
         sources,
-        must_compile: any,
+        must_compile: Box::new(|_| false),
     }
 }
 
@@ -210,6 +240,7 @@ fn own_programs_on_every_arch() {
     let sources = common::py_sources();
     assert!(sources.len() >= 10, "tests/py holds {} programs", sources.len());
     let arches = [
+        ("x86", Arch::X86),
         ("x64", Arch::X64),
         ("armv6m", Arch::ARMV6M),
         ("armv7emsp", Arch::ARMV7EMSP),
@@ -220,7 +251,7 @@ fn own_programs_on_every_arch() {
     let mut results = Vec::new();
     for c in &tools.compilers {
         let mut bytecode = cell(c, "tests/py bytecode", &[], Arch::NONE, sources.clone());
-        bytecode.must_compile = own_must_compile;
+        bytecode.must_compile = Box::new(|p| own_must_compile(c, None, p));
         results.push(run(&bytecode));
         for (name, arch) in arches {
             if arch == Arch::RV32IMC && !c.has_rv32() {
@@ -228,7 +259,7 @@ fn own_programs_on_every_arch() {
             }
             let march = format!("-march={name}");
             let mut native = cell(c, &format!("tests/py {march}"), &[&march], arch, sources.clone());
-            native.must_compile = own_must_compile;
+            native.must_compile = Box::new(move |p| own_must_compile(c, Some(name), p));
             results.push(run(&native));
         }
         if c.has_rv32() {
@@ -240,7 +271,7 @@ fn own_programs_on_every_arch() {
                 sources.clone(),
             );
             flagged.arch_flags = Some(1);
-            flagged.must_compile = own_must_compile;
+            flagged.must_compile = Box::new(|p| own_must_compile(c, Some("rv32imc+zba"), p));
             results.push(run(&flagged));
         }
     }
@@ -251,24 +282,27 @@ fn own_programs_on_every_arch() {
 #[test]
 fn own_programs_with_compiler_options() {
     let Some(tools) = common::tools() else { return };
-    let sources: Vec<PathBuf> = common::py_sources().into_iter().filter(|p| own_must_compile(p)).collect();
+    let sources: Vec<PathBuf> = common::py_sources()
+        .into_iter()
+        .filter(|p| !NATIVE_PROGRAMS.iter().any(|(n, _, _)| *n == stem(p)))
+        .collect();
     let mut results = Vec::new();
     for c in &tools.compilers {
         for level in ["-O0", "-O1", "-O2", "-O3"] {
             let mut opt = cell(c, &format!("tests/py {level}"), &[level], Arch::NONE, sources.clone());
-            opt.must_compile = all;
+            opt.must_compile = Box::new(|_| true);
             results.push(run(&opt));
         }
         let mut named =
             cell(c, "tests/py -s lib/renamed.py", &["-s", "lib/renamed.py"], Arch::NONE, sources.clone());
         named.source_name = Some("lib/renamed.py".into());
-        named.must_compile = all;
+        named.must_compile = Box::new(|_| true);
         results.push(run(&named));
         for bits in [15u8, 63] {
             let flag = format!("-msmall-int-bits={bits}");
             let mut small = cell(c, &format!("tests/py {flag}"), &[&flag], Arch::NONE, sources.clone());
             small.small_int_bits = bits;
-            small.must_compile = all;
+            small.must_compile = Box::new(|_| true);
             results.push(run(&small));
         }
     }

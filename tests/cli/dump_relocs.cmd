@@ -1,0 +1,1 @@
+dump corpus/handmade/viper_relocs.mpy

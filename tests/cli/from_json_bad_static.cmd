@@ -1,0 +1,1 @@
+from-json tests/cli/data/bad_static.json -o -

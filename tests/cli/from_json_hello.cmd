@@ -1,0 +1,1 @@
+from-json tests/cli/data/hello.json -o -

@@ -1,0 +1,1 @@
+info corpus/v1.29/bytecode/classes.mpy

@@ -1,0 +1,1 @@
+info no/such/file.mpy corpus/doc/hello.mpy

@@ -1,0 +1,1 @@
+info - < corpus/doc/hello.mpy

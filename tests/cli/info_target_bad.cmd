@@ -1,0 +1,1 @@
+info --target banana corpus/v1.29/bytecode/classes.mpy

@@ -1,0 +1,1 @@
+info tests/cli/data/truncated.mpy

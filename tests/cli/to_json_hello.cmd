@@ -1,0 +1,1 @@
+to-json corpus/doc/hello.mpy

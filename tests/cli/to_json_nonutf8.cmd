@@ -1,0 +1,1 @@
+to-json corpus/v1.29/bytecode/nonutf8.mpy

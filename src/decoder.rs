@@ -24,16 +24,40 @@ pub struct DecodeOptions {
 /// The result of a decode: the input is consumed up to here, and the value.
 pub(crate) type DResult<'a, T> = Result<(&'a [u8], T), Error>;
 
+/// One field of the file as read: its byte range, where it is, and what it is. Recorded only when
+/// asked for ([`crate::Module::decode_with_spans`]), for annotated dumps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSpan {
+    pub start: usize,
+    pub end: usize,
+    pub path: Path,
+    pub what: &'static str,
+}
+
 pub(crate) struct Decoder<'a> {
     whole: &'a [u8],
     options: DecodeOptions,
     pub(crate) path: Path,
     pub(crate) irregularities: Vec<Irregularity>,
+    pub(crate) spans: Option<Vec<FieldSpan>>,
 }
 
 impl<'a> Decoder<'a> {
     pub(crate) fn new(whole: &'a [u8], options: DecodeOptions) -> Self {
-        Decoder { whole, options, path: Path::default(), irregularities: Vec::new() }
+        Decoder { whole, options, path: Path::default(), irregularities: Vec::new(), spans: None }
+    }
+
+    /// Records the field that starts at `from` and ends where `rest` begins.
+    fn span(&mut self, from: &[u8], rest: &[u8], what: &'static str) {
+        if let Some(spans) = &mut self.spans {
+            let (start, end) = (self.whole.len() - from.len(), self.whole.len() - rest.len());
+            spans.push(FieldSpan { start, end, path: self.path.clone(), what });
+        }
+    }
+
+    /// The whole input.
+    pub(crate) fn whole(&self) -> &'a [u8] {
+        self.whole
     }
 
     /// Absolute offset of `rest`, a suffix of the whole input.
@@ -63,8 +87,11 @@ impl<'a> Decoder<'a> {
         out
     }
 
-    pub(crate) fn byte(&self, i: &'a [u8], what: &'static str) -> DResult<'a, u8> {
-        byte::<_, crate::error::RawError>(i).map_err(|_| self.error(i, ErrorKind::UnexpectedEnd { what }))
+    pub(crate) fn byte(&mut self, i: &'a [u8], what: &'static str) -> DResult<'a, u8> {
+        let (rest, b) = byte::<_, crate::error::RawError>(i)
+            .map_err(|_| self.error(i, ErrorKind::UnexpectedEnd { what }))?;
+        self.span(i, rest, what);
+        Ok((rest, b))
     }
 
     /// A varuint; a padded one is recorded as an irregularity.
@@ -74,6 +101,7 @@ impl<'a> Decoder<'a> {
                 if !v.canonical {
                     self.irregular(i, IrregularityKind::NonMinimalVarUint { what })?;
                 }
+                self.span(i, rest, what);
                 Ok((rest, v.value))
             }
             Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(self.error(
@@ -88,10 +116,12 @@ impl<'a> Decoder<'a> {
     }
 
     /// `len` bytes, after checking that they are there.
-    pub(crate) fn bytes(&self, i: &'a [u8], len: u64, what: &'static str) -> DResult<'a, &'a [u8]> {
+    pub(crate) fn bytes(&mut self, i: &'a [u8], len: u64, what: &'static str) -> DResult<'a, &'a [u8]> {
         let too_long = || self.error(i, ErrorKind::LengthExceedsInput { what, len, left: i.len() });
         let n = usize::try_from(len).map_err(|_| too_long())?;
-        take::<_, _, crate::error::RawError>(n).parse(i).map_err(|_| too_long())
+        let (rest, taken) = take::<_, _, crate::error::RawError>(n).parse(i).map_err(|_| too_long())?;
+        self.span(i, rest, what);
+        Ok((rest, taken))
     }
 
     /// A count of entries that each take at least one byte: refused when larger than the bytes

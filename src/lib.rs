@@ -16,8 +16,9 @@ pub mod qstr;
 pub mod raw_code;
 pub mod reloc;
 pub mod varuint;
+pub mod verify;
 
-pub use decoder::DecodeOptions;
+pub use decoder::{DecodeOptions, FieldSpan};
 pub use error::{EncodeError, Error, ErrorKind, Irregularity, IrregularityKind, Path, Segment};
 pub use flags::{NativeFlags, ScopeFlags};
 pub use header::{Arch, Header, Release};

@@ -1,6 +1,6 @@
 //! A whole .mpy file: header, qstr table, object table and the outer raw code.
 
-use crate::decoder::{DecodeOptions, Decoder};
+use crate::decoder::{DecodeOptions, Decoder, FieldSpan};
 use crate::error::{EncodeError, Error, Irregularity, IrregularityKind, Path, Segment};
 use crate::header::Header;
 use crate::object::Object;
@@ -46,11 +46,37 @@ impl<'a> Module<'a> {
 
     /// Decodes a file with options, returning the irregularities found.
     pub fn decode_with(bytes: &'a [u8], options: DecodeOptions) -> Result<Decoded<'a>, Error> {
-        let mut d = Decoder::new(bytes, options);
-        let (i, header) = Header::decode(&mut d, bytes)?;
+        Self::decode_in(Decoder::new(bytes, options)).map(|(d, _)| d).map_err(|(e, _)| e)
+    }
+
+    /// Decodes leniently and also returns every field's byte span, in file order (for annotated
+    /// dumps). On an error, the spans read up to the error are returned with it.
+    pub fn decode_with_spans(bytes: &'a [u8]) -> (Result<Decoded<'a>, Error>, Vec<FieldSpan>) {
+        let mut d = Decoder::new(bytes, DecodeOptions::default());
+        d.spans = Some(Vec::new());
+        match Self::decode_in(d) {
+            Ok((decoded, spans)) => (Ok(decoded), spans),
+            Err((e, spans)) => (Err(e), spans),
+        }
+    }
+
+    fn decode_in(d: Decoder<'a>) -> Result<(Decoded<'a>, Vec<FieldSpan>), (Error, Vec<FieldSpan>)> {
+        let mut d = d;
+        match Self::decode_body(&mut d) {
+            Ok(module) => {
+                let spans = d.spans.take().unwrap_or_default();
+                Ok((Decoded { module, irregularities: d.irregularities }, spans))
+            }
+            Err(e) => Err((e, d.spans.take().unwrap_or_default())),
+        }
+    }
+
+    fn decode_body(d: &mut Decoder<'a>) -> Result<Module<'a>, Error> {
+        let bytes = d.whole();
+        let (i, header) = Header::decode(d, bytes)?;
         let (i, n_qstr) = d.within(Segment::Field("qstrs"), |d| d.count(i, "n_qstr"))?;
         let (i, n_obj) = d.within(Segment::Field("objects"), |d| d.count(i, "n_obj"))?;
-        let (mut i, qstrs) = qstr::decode_table(&mut d, i, n_qstr)?;
+        let (mut i, qstrs) = qstr::decode_table(d, i, n_qstr)?;
         let mut objects = Vec::with_capacity(n_obj);
         for k in 0..n_obj {
             let (rest, obj) = d.within(Segment::Field("objects"), |d| {
@@ -63,8 +89,7 @@ impl<'a> Module<'a> {
         if !i.is_empty() {
             d.irregular(i, IrregularityKind::TrailingBytes { count: i.len() })?;
         }
-        let module = Module { header, qstrs, objects, raw_code };
-        Ok(Decoded { module, irregularities: d.irregularities })
+        Ok(Module { header, qstrs, objects, raw_code })
     }
 
     /// Encodes in canonical form.

@@ -212,6 +212,10 @@ pub fn check_bounds(ops: &[RelocOp], space: RelocSpace) -> Result<(), RelocViola
         if let Some(c) = op.cursor {
             cursor = Some((c.region, c.word_offset));
         }
+        if op.target.words() == 0 {
+            // A zero-count op writes nothing, wherever the cursor points (the loader's `while (n--)`).
+            continue;
+        }
         let Some((region, at)) = cursor else {
             return Err(RelocViolation {
                 op: k,

@@ -123,6 +123,12 @@ fn check_file(cell: &Cell, bytes: &[u8]) -> Result<(), (bool, String)> {
         }
     }
     check_roundtrip(bytes).map_err(|m| (true, m))?;
+    // The verifier passes everything the compiler writes (no false positives).
+    let findings = mpy_codec::verify::verify(&module);
+    if !findings.is_empty() {
+        let list: Vec<String> = findings.iter().take(5).map(|f| format!("  {f}")).collect();
+        return fail(format!("verify reports {} findings:\n{}", findings.len(), list.join("\n")));
+    }
     // The JSON form is lossless too.
     let json = mpy_codec::json::to_json(&module);
     let back = mpy_codec::json::from_json(&json).map_err(|e| (true, format!("from_json(to_json): {e}")))?;

@@ -1,1 +1,55 @@
-//! The bytecode layer (being written).
+//! The bytecode layer: the contents of a bytecode raw code's `fun_data` (prelude, line-number
+//! table, cells, instructions) and the prelude of `@micropython.native` functions.
+//!
+//! * [`BytecodeFunction::decode`] turns `fun_data` into a typed model; it never panics, and keeps
+//!   everything needed to write the same bytes back ([`BytecodeFunction::encode_exact`]), including
+//!   padded varuints, over-long prelude fields, jump widths and line-table entry forms. Unassigned
+//!   opcodes decode (by their format) into instructions a verifier can reject.
+//! * [`BytecodeFunction::encode_relaid`] recomputes jump widths and prelude sizes after edits
+//!   ([`BytecodeFunction::map_qstr_indices`], [`BytecodeFunction::map_const_indices`],
+//!   [`BytecodeFunction::strip_line_table`], ...).
+//! * [`NativePrelude`] decodes and encodes the prelude at `fun_data[prelude_offset..]` of native
+//!   code.
+//! * [`disasm`] renders a function as text or as a structured listing.
+//! * [`opcode`] is the opcode table, with stack and exception-block effects for the verifier.
+
+mod error;
+mod function;
+mod instruction;
+mod line_table;
+mod operand;
+mod prelude;
+mod reader;
+
+pub mod disasm;
+pub mod opcode;
+
+pub use error::{BytecodeEncodeError, BytecodeError, BytecodeErrorKind};
+pub use function::{BytecodeFunction, Encoded, Layout};
+pub use instruction::Instruction;
+pub use line_table::{LineEntry, LineForm, LineTable};
+pub use opcode::{
+    BlockEffect, Flow, Format, Multi, OpInfo, Opcode, OperandKind, StackDelta, StackEffect, StackRule,
+};
+pub use operand::{IntArg, Jump, JumpWidth, Operand, UintArg};
+pub use prelude::{NativePrelude, Prelude, Signature};
+
+/// Caps the bytecode decoder enforces beyond [`crate::limits`].
+pub mod limits {
+    /// Longest prelude signature accepted: one byte plus 32 continuation bytes, enough for every
+    /// field to reach 32 bits (F, K and D gain one bit per continuation byte). MicroPython's
+    /// decoder reads continuation bytes without end; the values must also fit `u32`.
+    pub const MAX_PRELUDE_SIG_BYTES: usize = 33;
+
+    /// Longest prelude size accepted: 32 bytes, enough for `n_cell` (one bit per byte) to reach
+    /// 32 bits; `n_info` and `n_cell` must also fit `u32` and the bytes left.
+    pub const MAX_PRELUDE_SIZE_BYTES: usize = 32;
+}
+
+/// Decodes a bytecode `fun_data` (same as [`BytecodeFunction::decode`]).
+pub fn decode(fun_data: &[u8]) -> Result<BytecodeFunction, BytecodeError> {
+    BytecodeFunction::decode(fun_data)
+}
+
+#[cfg(test)]
+mod tests;

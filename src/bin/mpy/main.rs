@@ -28,6 +28,9 @@ enum Command {
     Dump(commands::dump::Args),
     /// Decode, re-encode and compare each file byte for byte.
     Roundtrip(commands::roundtrip::Args),
+    /// Prove files safe to load: indices, opcodes, jumps, preludes, relocations and stack
+    /// discipline. Lists every finding; exit status 0 only when every file passes.
+    Verify(commands::verify::Args),
     /// The lossless, versioned JSON form of a module.
     ToJson(commands::json::ToArgs),
     /// Assemble a .mpy from its JSON form (as written by `to-json`, possibly edited).
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Info(args) => commands::info::run(&args),
         Command::Dump(args) => commands::dump::run(&args),
         Command::Roundtrip(args) => commands::roundtrip::run(&args),
+        Command::Verify(args) => commands::verify::run(&args),
         Command::ToJson(args) => commands::json::to_json(&args),
         Command::FromJson(args) => commands::json::from_json(&args),
     };

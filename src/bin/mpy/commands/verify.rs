@@ -1,0 +1,65 @@
+//! `mpy verify`: prove files safe to load, or list every finding.
+
+use std::path::PathBuf;
+
+use mpy_codec::Module;
+use serde_json::json;
+
+use crate::input;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// .mpy files (`-` for standard input).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// One JSON object per file, one per line.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &Args) -> bool {
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for path in &args.files {
+        let result = input::read(path).and_then(|inp| {
+            let module = Module::decode(&inp.bytes).map_err(|e| format!("{}: {e}", inp.name))?;
+            Ok((inp.name, mpy_codec::verify::verify(&module)))
+        });
+        match result {
+            Ok((name, findings)) => {
+                if findings.is_empty() {
+                    passed += 1;
+                } else {
+                    failed += 1;
+                }
+                if args.json {
+                    let list: Vec<_> = findings
+                        .iter()
+                        .map(|f| {
+                            json!({"path": f.path.to_string(), "offset": f.offset, "check": f.check.name(), "message": f.message})
+                        })
+                        .collect();
+                    println!("{}", json!({"file": name, "ok": findings.is_empty(), "findings": list}));
+                } else if findings.is_empty() {
+                    println!("{name}: ok");
+                } else {
+                    println!(
+                        "{name}: {} finding{}",
+                        findings.len(),
+                        if findings.len() == 1 { "" } else { "s" }
+                    );
+                    for finding in &findings {
+                        println!("  {finding}");
+                    }
+                }
+            }
+            Err(message) => {
+                eprintln!("mpy verify: {message}");
+                failed += 1;
+            }
+        }
+    }
+    if !args.json && args.files.len() > 1 {
+        println!("{} files: {passed} passed, {failed} failed", args.files.len());
+    }
+    failed == 0
+}

@@ -1,0 +1,128 @@
+//! The verifier: a separate pass over a decoded module (like wasmparser's `Validator`) that proves
+//! what MicroPython's loader and VM take on trust: every index in range, every opcode assigned,
+//! every jump on an instruction boundary, preludes consistent, relocations inside their buffers, and
+//! stack discipline (the value stack never underflows nor outgrows the room `n_state` leaves, and
+//! exception handlers never nest deeper than `n_exc_stack`).
+//!
+//! [`verify`] returns every finding, each with its path, the byte offset inside that raw code's
+//! `fun_data` where it applies, the check that failed and what is wrong. An empty list means the
+//! file is safe to hand to a loader of its version.
+
+mod container;
+mod function;
+mod stack;
+
+use std::fmt;
+
+use crate::error::Path;
+use crate::module::Module;
+
+/// Which rule a finding breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Check {
+    /// The header: arch unknown to the sub-version, native code in a bytecode-only file, ...
+    Header,
+    /// A static qstr id outside 1..=165.
+    StaticQstr,
+    /// An int, float or complex text that does not parse as one.
+    NumberText,
+    /// A native record: prelude offset outside the code, rodata/bss in the wrong kind, ...
+    NativeRecord,
+    /// A relocation op: no cursor, outside text/rodata, a function-table index past the table.
+    Relocation,
+    /// `fun_data` does not decode as bytecode (truncated operand, prelude past the end, ...).
+    Decode,
+    /// Prelude inconsistency (`n_def_pos_args > n_pos_args`, `n_state` too small, bad cell).
+    Prelude,
+    /// An opcode the VM does not implement.
+    Opcode,
+    /// A qstr-table index out of range.
+    QstrIndex,
+    /// A constant-table index out of range.
+    ConstIndex,
+    /// A child index out of range.
+    ChildIndex,
+    /// A local slot at or past `n_state`.
+    LocalIndex,
+    /// A jump outside the code or into the middle of an instruction.
+    JumpTarget,
+    /// Execution can run off the end of the code.
+    FallsOffEnd,
+    /// The value stack underflows.
+    StackUnderflow,
+    /// The value stack reaches the locals (`n_state` too small for the code).
+    StackOverflow,
+    /// Two paths reach an instruction with different stack or handler depths.
+    StackMismatch,
+    /// More exception handlers nested than `n_exc_stack`, or a handler popped that is not there.
+    ExceptionStack,
+}
+
+impl Check {
+    /// A short kebab-case name, shown in brackets.
+    pub fn name(self) -> &'static str {
+        match self {
+            Check::Header => "header",
+            Check::StaticQstr => "static-qstr",
+            Check::NumberText => "number-text",
+            Check::NativeRecord => "native-record",
+            Check::Relocation => "relocation",
+            Check::Decode => "decode",
+            Check::Prelude => "prelude",
+            Check::Opcode => "opcode",
+            Check::QstrIndex => "qstr-index",
+            Check::ConstIndex => "const-index",
+            Check::ChildIndex => "child-index",
+            Check::LocalIndex => "local-index",
+            Check::JumpTarget => "jump-target",
+            Check::FallsOffEnd => "falls-off-end",
+            Check::StackUnderflow => "stack-underflow",
+            Check::StackOverflow => "stack-overflow",
+            Check::StackMismatch => "stack-mismatch",
+            Check::ExceptionStack => "exception-stack",
+        }
+    }
+}
+
+/// One thing wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Where: `qstrs[4]`, `objects[2][1]`, `raw_code.children[1]`, ...
+    pub path: Path,
+    /// Byte offset inside the raw code's `fun_data`, when the finding is about its bytes.
+    pub offset: Option<usize>,
+    pub check: Check,
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path)?;
+        if let Some(offset) = self.offset {
+            write!(f, " +{offset:#x}")?;
+        }
+        write!(f, ": {} [{}]", self.message, self.check.name())
+    }
+}
+
+/// Collects findings with the current path.
+pub(crate) struct Findings {
+    pub(crate) list: Vec<Finding>,
+}
+
+impl Findings {
+    pub(crate) fn add(&mut self, path: &Path, offset: Option<usize>, check: Check, message: String) {
+        self.list.push(Finding { path: path.clone(), offset, check, message });
+    }
+}
+
+/// Verifies a whole module; an empty list means it passed every check.
+pub fn verify(module: &Module<'_>) -> Vec<Finding> {
+    let mut findings = Findings { list: Vec::new() };
+    container::check(module, &mut findings);
+    for (path, rc) in module.raw_codes() {
+        function::check(module, &path, rc, &mut findings);
+    }
+    findings.list
+}

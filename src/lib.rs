@@ -3,6 +3,7 @@
 
 pub mod bytecode;
 pub mod decoder;
+pub mod dis;
 pub mod dump;
 pub mod error;
 pub mod flags;

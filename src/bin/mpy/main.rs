@@ -26,6 +26,9 @@ enum Command {
     Info(commands::info::Args),
     /// The decoded tree of a file, readable.
     Dump(commands::dump::Args),
+    /// Disassemble: every function with its path, name and signature, one instruction per line
+    /// (offset, bytes, opcode, resolved operands, source line); native code as hex.
+    Dis(commands::dis::Args),
     /// Decode, re-encode and compare each file byte for byte.
     Roundtrip(commands::roundtrip::Args),
     /// Prove files safe to load: indices, opcodes, jumps, preludes, relocations and stack
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Command::Info(args) => commands::info::run(&args),
         Command::Dump(args) => commands::dump::run(&args),
         Command::Roundtrip(args) => commands::roundtrip::run(&args),
+        Command::Dis(args) => commands::dis::run(&args),
         Command::Verify(args) => commands::verify::run(&args),
         Command::ToJson(args) => commands::json::to_json(&args),
         Command::FromJson(args) => commands::json::from_json(&args),

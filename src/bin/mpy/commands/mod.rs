@@ -1,3 +1,4 @@
+pub mod dis;
 pub mod dump;
 pub mod info;
 pub mod json;

@@ -1,0 +1,44 @@
+//! `mpy dis`: disassemble every function of each file.
+
+use std::path::PathBuf;
+
+use mpy_codec::Module;
+
+use crate::input;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// .mpy files (`-` for standard input).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// One JSON document per file, one per line (the form is documented in the README).
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &Args) -> bool {
+    let mut ok = true;
+    for path in &args.files {
+        let result = input::read(path).and_then(|inp| {
+            let module = Module::decode(&inp.bytes).map_err(|e| format!("{}: {e}", inp.name))?;
+            let listing = mpy_codec::dis::disassemble(&module);
+            Ok(if args.json {
+                let mut v = mpy_codec::dis::to_json(&listing);
+                v["file"] = serde_json::Value::String(inp.name.clone());
+                format!("{v}\n")
+            } else if args.files.len() > 1 {
+                format!("{}:\n{listing}\n", inp.name)
+            } else {
+                listing.to_string()
+            })
+        });
+        match result {
+            Ok(text) => print!("{text}"),
+            Err(message) => {
+                eprintln!("mpy dis: {message}");
+                ok = false;
+            }
+        }
+    }
+    ok
+}

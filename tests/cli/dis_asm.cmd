@@ -1,0 +1,1 @@
+dis corpus/v1.29/armv7emsp/asm_thumb_v7.mpy

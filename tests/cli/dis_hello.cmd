@@ -1,0 +1,1 @@
+dis corpus/doc/hello.mpy

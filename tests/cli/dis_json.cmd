@@ -1,0 +1,1 @@
+dis --json corpus/doc/hello.mpy

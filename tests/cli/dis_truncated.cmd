@@ -1,0 +1,1 @@
+dis tests/cli/data/truncated.mpy

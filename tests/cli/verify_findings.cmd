@@ -1,0 +1,1 @@
+verify corpus/handmade/viper_relocs.mpy tests/cli/data/bad_qstr_index.mpy

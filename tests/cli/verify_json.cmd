@@ -1,0 +1,1 @@
+verify --json tests/cli/data/bad_qstr_index.mpy

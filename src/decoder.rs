@@ -136,7 +136,9 @@ impl<'a> Decoder<'a> {
 
     /// A byte that should be NUL (string, bytes and qstr terminators).
     pub(crate) fn terminator(&mut self, i: &'a [u8], what: &'static str) -> DResult<'a, ()> {
-        let (rest, found) = self.byte(i, what)?;
+        let (rest, found) = byte::<_, crate::error::RawError>(i)
+            .map_err(|_| self.error(i, ErrorKind::UnexpectedEnd { what }))?;
+        self.span(i, rest, "terminator");
         if found != 0 {
             self.irregular(i, IrregularityKind::NonNulTerminator { what, found })?;
         }

@@ -133,8 +133,9 @@ impl<'a> Object<'a> {
             tag::TRUE => simple(Object::True),
             tag::ELLIPSIS => simple(Object::Ellipsis),
             tag::STR | tag::BYTES => {
-                let what = if tag == tag::STR { "str" } else { "bytes" };
-                let (i, len) = d.varuint(i, what)?;
+                let (what, length) =
+                    if tag == tag::STR { ("str", "str length") } else { ("bytes", "bytes length") };
+                let (i, len) = d.varuint(i, length)?;
                 let (i, data) = d.bytes(i, len, what)?;
                 let (i, ()) = d.terminator(i, what)?;
                 let data = Cow::Borrowed(data);
@@ -142,7 +143,8 @@ impl<'a> Object<'a> {
             }
             tag::INT | tag::FLOAT | tag::COMPLEX => {
                 let what = ["int", "float", "complex"][usize::from(tag - tag::INT)];
-                let (i, len) = d.varuint(i, what)?;
+                let length = ["int length", "float length", "complex length"][usize::from(tag - tag::INT)];
+                let (i, len) = d.varuint(i, length)?;
                 let (i, text) = d.bytes(i, len, what)?;
                 let text = Cow::Borrowed(text);
                 let obj = match tag {

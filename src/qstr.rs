@@ -73,7 +73,7 @@ impl<'a> Qstr<'a> {
     }
 
     pub(crate) fn decode(d: &mut Decoder<'a>, i: &'a [u8]) -> DResult<'a, Qstr<'a>> {
-        let (i, v) = d.varuint(i, "qstr")?;
+        let (i, v) = d.varuint(i, "qstr header")?;
         if v & 1 == 1 {
             return Ok((i, Qstr::Static(v >> 1)));
         }

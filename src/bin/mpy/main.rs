@@ -1,5 +1,16 @@
 //! `mpy`: inspect, check and transform MicroPython .mpy files. A thin layer over `mpy_codec`.
 
+/// `println!` to standard output that ends the program quietly when the reader has gone away
+/// (`mpy dis x.mpy | head`), instead of panicking on a broken pipe.
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::output::emit(&format!("{}\n", format_args!($($t)*))) };
+}
+
+/// `print!` with the same behaviour as [`outln!`].
+macro_rules! out {
+    ($($t:tt)*) => { $crate::output::emit(&format!($($t)*)) };
+}
+
 mod commands;
 mod input;
 mod output;

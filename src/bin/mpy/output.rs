@@ -19,3 +19,16 @@ pub fn write(path: Option<&PathBuf>, bytes: &[u8], binary: bool) -> Result<(), S
         }
     }
 }
+
+/// Writes text to standard output; exits with status 0 if the reader closed the pipe, and with
+/// status 1 on any other write error.
+pub fn emit(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("mpy: standard output: {e}");
+        std::process::exit(1);
+    }
+}

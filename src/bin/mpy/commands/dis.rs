@@ -33,7 +33,7 @@ pub fn run(args: &Args) -> bool {
             })
         });
         match result {
-            Ok(text) => print!("{text}"),
+            Ok(text) => out!("{text}"),
             Err(message) => {
                 eprintln!("mpy dis: {message}");
                 ok = false;

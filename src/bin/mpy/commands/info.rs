@@ -31,7 +31,7 @@ pub fn run(args: &Args) -> bool {
         });
         match result {
             Ok((line, loads)) => {
-                println!("{line}");
+                outln!("{line}");
                 ok &= loads;
             }
             Err(message) => {

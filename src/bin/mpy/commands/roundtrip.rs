@@ -58,7 +58,7 @@ pub fn run(args: &Args) -> bool {
         match check(path) {
             Outcome::Identical => identical += 1,
             Outcome::Differs(line) => {
-                println!("{line}");
+                outln!("{line}");
                 differ += 1;
             }
             Outcome::Failed(message) => {
@@ -68,7 +68,7 @@ pub fn run(args: &Args) -> bool {
         }
     }
     let n = args.files.len();
-    println!(
+    outln!(
         "{n} file{}: {identical} identical, {differ} differ, {failed} failed",
         if n == 1 { "" } else { "s" }
     );

@@ -38,17 +38,17 @@ pub fn run(args: &Args) -> bool {
                             json!({"path": f.path.to_string(), "offset": f.offset, "check": f.check.name(), "message": f.message})
                         })
                         .collect();
-                    println!("{}", json!({"file": name, "ok": findings.is_empty(), "findings": list}));
+                    outln!("{}", json!({"file": name, "ok": findings.is_empty(), "findings": list}));
                 } else if findings.is_empty() {
-                    println!("{name}: ok");
+                    outln!("{name}: ok");
                 } else {
-                    println!(
+                    outln!(
                         "{name}: {} finding{}",
                         findings.len(),
                         if findings.len() == 1 { "" } else { "s" }
                     );
                     for finding in &findings {
-                        println!("  {finding}");
+                        outln!("  {finding}");
                     }
                 }
             }
@@ -59,7 +59,7 @@ pub fn run(args: &Args) -> bool {
         }
     }
     if !args.json && args.files.len() > 1 {
-        println!("{} files: {passed} passed, {failed} failed", args.files.len());
+        outln!("{} files: {passed} passed, {failed} failed", args.files.len());
     }
     failed == 0
 }

@@ -1,0 +1,1 @@
+dump --color always corpus/doc/hello.mpy

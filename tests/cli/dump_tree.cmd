@@ -1,0 +1,1 @@
+dump --tree corpus/doc/hello.mpy

@@ -1,0 +1,1 @@
+dump tests/cli/data/truncated.mpy

@@ -12,8 +12,10 @@ use super::reader::Reader;
 pub struct Instruction {
     /// Code offset (0 = first opcode) at which the instruction was decoded. Jump targets refer to
     /// instructions by this number, so it is a label: the encoders lay instructions out afresh and
-    /// move targets along. An instruction inserted by an editor takes [`Instruction::UNLABELLED`];
-    /// labelled instructions must keep increasing offsets.
+    /// move targets (and the line table, which counts code bytes) along. An instruction inserted by
+    /// an editor takes [`Instruction::UNLABELLED`], or any number between its neighbours' when a
+    /// jump is to target it; labelled instructions must keep increasing offsets. Built functions
+    /// without a line table may number their instructions freely (0, 1, 2, ...).
     pub offset: usize,
     /// The opcode byte (possibly unassigned: see [`Opcode::is_assigned`]).
     pub opcode: Opcode,

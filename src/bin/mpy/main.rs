@@ -11,6 +11,7 @@ macro_rules! out {
     ($($t:tt)*) => { $crate::output::emit(&format!($($t)*)) };
 }
 
+mod batch;
 mod commands;
 mod input;
 mod output;

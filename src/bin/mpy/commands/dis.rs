@@ -18,8 +18,8 @@ pub struct Args {
 
 pub fn run(args: &Args) -> bool {
     let mut ok = true;
-    for path in &args.files {
-        let result = input::read(path).and_then(|inp| {
+    let results = crate::batch::map(&args.files, |path| {
+        input::read(path).and_then(|inp| {
             let module = Module::decode(&inp.bytes).map_err(|e| format!("{}: {e}", inp.name))?;
             let listing = mpy_codec::dis::disassemble(&module);
             Ok(if args.json {
@@ -31,7 +31,9 @@ pub fn run(args: &Args) -> bool {
             } else {
                 listing.to_string()
             })
-        });
+        })
+    });
+    for result in results {
         match result {
             Ok(text) => out!("{text}"),
             Err(message) => {

@@ -24,11 +24,13 @@ pub struct Args {
 
 pub fn run(args: &Args) -> bool {
     let mut ok = true;
-    for path in &args.files {
-        let result = input::read(path).and_then(|inp| {
+    let results = crate::batch::map(&args.files, |path| {
+        input::read(path).and_then(|inp| {
             let module = Module::decode(&inp.bytes).map_err(|e| format!("{}: {e}", inp.name))?;
             Ok(describe(&inp.name, &module, args))
-        });
+        })
+    });
+    for result in results {
         match result {
             Ok((line, loads)) => {
                 outln!("{line}");

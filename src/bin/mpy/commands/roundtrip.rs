@@ -54,8 +54,8 @@ fn check(path: &PathBuf) -> Outcome {
 
 pub fn run(args: &Args) -> bool {
     let (mut identical, mut differ, mut failed) = (0, 0, 0);
-    for path in &args.files {
-        match check(path) {
+    for outcome in crate::batch::map(&args.files, check) {
+        match outcome {
             Outcome::Identical => identical += 1,
             Outcome::Differs(line) => {
                 outln!("{line}");

@@ -19,11 +19,13 @@ pub struct Args {
 
 pub fn run(args: &Args) -> bool {
     let (mut passed, mut failed) = (0usize, 0usize);
-    for path in &args.files {
-        let result = input::read(path).and_then(|inp| {
+    let results = crate::batch::map(&args.files, |path| {
+        input::read(path).and_then(|inp| {
             let module = Module::decode(&inp.bytes).map_err(|e| format!("{}: {e}", inp.name))?;
             Ok((inp.name, mpy_codec::verify::verify(&module)))
-        });
+        })
+    });
+    for result in results {
         match result {
             Ok((name, findings)) => {
                 if findings.is_empty() {

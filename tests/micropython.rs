@@ -183,3 +183,26 @@ fn target_check_agrees_with_the_real_loader() {
     }
     assert!(checked >= 25);
 }
+
+/// The JSON form edited as text, the way a script in any language would, assembles into a module
+/// that runs with the edit.
+#[test]
+fn hand_edited_json_runs_in_micropython() {
+    let Some(tools) = common::tools() else { return };
+    let v129 = tools.compilers.iter().find(|c| c.release == "v1.29").unwrap();
+    let dir = common::scratch("micropython-json");
+    let src = dir.join("json_edit.py");
+    std::fs::write(&src, "x = 12345678901234567890\nprint('greeting', x * 2)\n").unwrap();
+    let bytes = common::compile(v129, &src, &["-s", "json_edit.py"]).unwrap();
+    std::fs::remove_file(&src).unwrap();
+    let json = mpy_codec::json::to_json(&Module::decode(&bytes).unwrap());
+    // Edit the text: a qstr and the big-int constant.
+    assert!(json.contains("\"text\": \"greeting\"") && json.contains("\"value\": \"12345678901234567890\""));
+    let edited = json
+        .replace("\"text\": \"greeting\"", "\"text\": \"edited by hand\"")
+        .replace("\"value\": \"12345678901234567890\"", "\"value\": \"-5\"");
+    let module = mpy_codec::json::from_json(&edited).unwrap();
+    std::fs::write(dir.join("json_edit.mpy"), module.encode().unwrap()).unwrap();
+    let out = run_micropython(&tools.micropython, &dir, "json_edit").unwrap();
+    pretty_assertions::assert_eq!(out, "edited by hand -10\n");
+}

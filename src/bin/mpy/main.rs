@@ -35,21 +35,35 @@ differs, or did not verify); 2 usage error.";
 enum Command {
     /// One line per file: format version, arch, small-int bits, counts, and which MicroPython
     /// releases can load it.
+    #[command(after_help = EXIT_CODES)]
     Info(commands::info::Args),
-    /// The decoded tree of a file, readable.
+    /// An annotated hex dump: every field's bytes and meaning, bytecode as instructions (colour on
+    /// a terminal); `--tree` for the decoded tree.
+    #[command(after_help = EXIT_CODES)]
     Dump(commands::dump::Args),
     /// Disassemble: every function with its path, name and signature, one instruction per line
     /// (offset, bytes, opcode, resolved operands, source line); native code as hex.
+    #[command(after_help = EXIT_CODES)]
     Dis(commands::dis::Args),
     /// Decode, re-encode and compare each file byte for byte.
+    #[command(after_help = EXIT_CODES)]
     Roundtrip(commands::roundtrip::Args),
     /// Prove files safe to load: indices, opcodes, jumps, preludes, relocations and stack
     /// discipline. Lists every finding; exit status 0 only when every file passes.
+    #[command(after_help = EXIT_CODES)]
     Verify(commands::verify::Args),
     /// The lossless, versioned JSON form of a module.
+    #[command(after_help = EXIT_CODES)]
     ToJson(commands::json::ToArgs),
     /// Assemble a .mpy from its JSON form (as written by `to-json`, possibly edited).
+    #[command(after_help = EXIT_CODES)]
     FromJson(commands::json::FromArgs),
+    /// Make files smaller: remove the line-number tables (tracebacks then say line 1) and/or
+    /// replace the source name; prints the bytes saved per file.
+    Strip(commands::strip::Args),
+    /// Merge .mpy files into one module that runs each in the order given (like `mpy-tool.py
+    /// --merge`); at most one may contain native code.
+    Merge(commands::merge::Args),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +76,8 @@ fn main() -> ExitCode {
         Command::Verify(args) => commands::verify::run(&args),
         Command::ToJson(args) => commands::json::to_json(&args),
         Command::FromJson(args) => commands::json::from_json(&args),
+        Command::Strip(args) => commands::strip::run(&args),
+        Command::Merge(args) => commands::merge::run(&args),
     };
     if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

@@ -27,6 +27,10 @@ pub struct Args {
     /// Colour the parts of the file (auto: on a terminal, unless NO_COLOR is set).
     #[arg(long, value_enum, default_value = "auto")]
     color: Color,
+    /// The annotated lines as JSON: one object per file with `lines` of `offset`, `bytes` (hex),
+    /// `part` and `meaning`, and `error` when the file does not decode whole.
+    #[arg(long, conflicts_with = "tree")]
+    json: bool,
 }
 
 pub fn run(args: &Args) -> bool {
@@ -64,6 +68,23 @@ pub fn run(args: &Args) -> bool {
             continue;
         }
         let (lines, error) = mpy_codec::dump::annotated(&inp.bytes);
+        if args.json {
+            let list: Vec<_> = lines
+                .iter()
+                .map(|l| {
+                    serde_json::json!({
+                        "offset": l.offset,
+                        "bytes": mpy_codec::dump::hex(&l.bytes),
+                        "part": format!("{:?}", l.part).to_lowercase(),
+                        "meaning": l.meaning,
+                    })
+                })
+                .collect();
+            let error = error.as_ref().map(|e| e.to_string());
+            ok &= error.is_none();
+            outln!("{}", serde_json::json!({"file": inp.name, "lines": list, "error": error}));
+            continue;
+        }
         for line in &lines {
             out!("{}", render(line, colour));
         }

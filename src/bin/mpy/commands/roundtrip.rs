@@ -11,6 +11,10 @@ pub struct Args {
     /// .mpy files (`-` for standard input).
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// One JSON object per file (`file`, `status`: identical/differs/failed, `detail`), then a
+    /// summary object.
+    #[arg(long)]
+    json: bool,
 }
 
 enum Outcome {
@@ -54,20 +58,45 @@ fn check(path: &PathBuf) -> Outcome {
 
 pub fn run(args: &Args) -> bool {
     let (mut identical, mut differ, mut failed) = (0, 0, 0);
-    for outcome in crate::batch::map(&args.files, check) {
+    let outcomes = crate::batch::map(&args.files, check);
+    if args.json {
+        for (path, outcome) in args.files.iter().zip(&outcomes) {
+            let (status, detail) = match outcome {
+                Outcome::Identical => ("identical", None),
+                Outcome::Differs(d) => ("differs", Some(d.as_str())),
+                Outcome::Failed(d) => ("failed", Some(d.as_str())),
+            };
+            outln!(
+                "{}",
+                serde_json::json!({"file": path.display().to_string(), "status": status, "detail": detail})
+            );
+        }
+    }
+    for outcome in outcomes {
         match outcome {
             Outcome::Identical => identical += 1,
             Outcome::Differs(line) => {
-                outln!("{line}");
+                if !args.json {
+                    outln!("{line}");
+                }
                 differ += 1;
             }
             Outcome::Failed(message) => {
-                eprintln!("mpy roundtrip: {message}");
+                if !args.json {
+                    eprintln!("mpy roundtrip: {message}");
+                }
                 failed += 1;
             }
         }
     }
     let n = args.files.len();
+    if args.json {
+        outln!(
+            "{}",
+            serde_json::json!({"files": n, "identical": identical, "differ": differ, "failed": failed})
+        );
+        return differ == 0 && failed == 0;
+    }
     outln!(
         "{n} file{}: {identical} identical, {differ} differ, {failed} failed",
         if n == 1 { "" } else { "s" }

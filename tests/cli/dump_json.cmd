@@ -1,0 +1,1 @@
+dump --json corpus/doc/hello.mpy

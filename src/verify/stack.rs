@@ -94,7 +94,7 @@ impl State {
         let pushes = delta.pushes;
         if pushes >= WINDOW as u64 {
             self.tags = [Tag::Unknown; WINDOW];
-            self.stack += pushes;
+            self.stack = self.stack.saturating_add(pushes);
         } else {
             for _ in 0..pushes {
                 self.push(Tag::Unknown);
@@ -271,11 +271,11 @@ fn step(
         bad(Check::StackUnderflow, format!("{name} pops {} with {} on the stack", delta.pops, state.stack));
         return;
     }
-    let after_depth = state.stack - delta.pops + delta.pushes;
+    let after_depth = (state.stack - delta.pops).saturating_add(delta.pushes);
     // WITH_CLEANUP in the unwind case has one more item below and uses one slot less above it.
     let scratch =
         if ins.opcode == Opcode::WITH_CLEANUP && state.tags[0] == Tag::Marker { 1 } else { info.scratch };
-    let high = state.stack.max(after_depth) + u64::from(scratch);
+    let high = state.stack.max(after_depth).saturating_add(u64::from(scratch));
     if high > ctx.room {
         bad(
             Check::StackOverflow,

@@ -16,6 +16,7 @@ pub mod object;
 pub mod qstr;
 pub mod raw_code;
 pub mod reloc;
+pub mod transform;
 pub mod varuint;
 pub mod verify;
 

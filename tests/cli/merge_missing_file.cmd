@@ -1,0 +1,1 @@
+merge corpus/doc/hello.mpy no/such/file.mpy Cargo.toml -o -

@@ -1,0 +1,1 @@
+merge corpus/doc/hello.mpy tests/cli/data/truncated.mpy -o -

@@ -1,0 +1,1 @@
+strip --in-place --dry-run corpus/doc/hello.mpy

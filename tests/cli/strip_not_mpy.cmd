@@ -1,0 +1,1 @@
+strip --dry-run Cargo.toml

@@ -1,0 +1,1 @@
+strip corpus/v1.29/bytecode/classes.mpy corpus/v1.29/bytecode/generators.mpy

@@ -1,0 +1,1 @@
+strip --source-name renamed.py - < corpus/doc/hello.mpy

@@ -1,0 +1,1 @@
+strip --dry-run tests/cli/data/truncated.mpy

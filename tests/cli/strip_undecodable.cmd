@@ -1,0 +1,1 @@
+strip --dry-run corpus/handmade/viper_relocs.mpy

@@ -9,21 +9,6 @@ use std::process::Command;
 
 use mpy_codec::{Module, Object, Qstr};
 
-/// Runs `import NAME` from `dir` in MicroPython; returns stdout, or the failure.
-fn run_micropython(micropython: &Path, dir: &Path, name: &str) -> Result<String, String> {
-    let script = format!("import sys; sys.path.insert(0, '{}'); import {name}", dir.display());
-    let out = Command::new(micropython).arg("-c").arg(&script).output().map_err(|e| e.to_string())?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    if !out.status.success() {
-        return Err(format!(
-            "exit {:?}\nstdout: {stdout}\nstderr: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(stdout)
-}
-
 /// An edit applied through the model.
 enum Edit {
     /// Replace the text of the dynamic qstr equal to `from`.
@@ -102,7 +87,7 @@ fn edited_modules_run_in_micropython() {
         let mpy = dir.join(format!("{}.mpy", case.name));
 
         std::fs::write(&mpy, &original).unwrap();
-        let before = run_micropython(&tools.micropython, &dir, case.name).unwrap();
+        let before = common::run_micropython(&tools.micropython, &dir, case.name).unwrap();
         pretty_assertions::assert_eq!(before, case.expected_before, "{}: unedited output", case.name);
 
         let mut module = Module::decode(&original).unwrap();
@@ -112,7 +97,7 @@ fn edited_modules_run_in_micropython() {
         let edited = module.encode().unwrap();
         assert_ne!(edited, original);
         std::fs::write(&mpy, &edited).unwrap();
-        let after = run_micropython(&tools.micropython, &dir, case.name)
+        let after = common::run_micropython(&tools.micropython, &dir, case.name)
             .unwrap_or_else(|e| panic!("{}: edited module failed in MicroPython: {e}", case.name));
         pretty_assertions::assert_eq!(after, case.expected_after, "{}: edited output", case.name);
     }
@@ -135,7 +120,8 @@ fn reencoded_programs_run_in_micropython() {
         let module = Module::decode(&bytes).unwrap().into_owned();
         let encoded = module.encode().unwrap();
         std::fs::write(dir.join(format!("{name}.mpy")), &encoded).unwrap();
-        let out = run_micropython(&tools.micropython, &dir, &name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let out = common::run_micropython(&tools.micropython, &dir, &name)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         pretty_assertions::assert_eq!(out, expected, "{name}");
         ran += 1;
     }
@@ -169,7 +155,7 @@ fn target_check_agrees_with_the_real_loader() {
             let name = format!("m_{}_{}", c.release.replace('.', "_"), label.replace('-', "_"));
             std::fs::write(dir.join(format!("{name}.mpy")), &bytes).unwrap();
             let predicted = Module::decode(&bytes).unwrap().header.check_target(&target);
-            let actual = run_micropython(&tools.micropython, &dir, &name);
+            let actual = common::run_micropython(&tools.micropython, &dir, &name);
             match (&predicted, &actual) {
                 (Ok(_), Ok(out)) => assert_eq!(out, "42\n", "{name}"),
                 (Err(refusal), Err(failure)) => assert!(
@@ -203,6 +189,6 @@ fn hand_edited_json_runs_in_micropython() {
         .replace("\"value\": \"12345678901234567890\"", "\"value\": \"-5\"");
     let module = mpy_codec::json::from_json(&edited).unwrap();
     std::fs::write(dir.join("json_edit.mpy"), module.encode().unwrap()).unwrap();
-    let out = run_micropython(&tools.micropython, &dir, "json_edit").unwrap();
+    let out = common::run_micropython(&tools.micropython, &dir, "json_edit").unwrap();
     pretty_assertions::assert_eq!(out, "edited by hand -10\n");
 }

@@ -13,21 +13,6 @@ use mpy_codec::bytecode::{
 use mpy_codec::transform::{MergeError, StripError, StripOptions, merge, strip};
 use mpy_codec::{Arch, Header, Kind, Module, Qstr, RawCode, ScopeFlags};
 
-/// Runs `import NAME` from `dir` in MicroPython; returns stdout, or the failure.
-fn run_micropython(micropython: &Path, dir: &Path, name: &str) -> Result<String, String> {
-    let script = format!("import sys; sys.path.insert(0, '{}'); import {name}", dir.display());
-    let out = Command::new(micropython).arg("-c").arg(&script).output().map_err(|e| e.to_string())?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    if !out.status.success() {
-        return Err(format!(
-            "exit {:?}\nstdout: {stdout}\nstderr: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(stdout)
-}
-
 /// A program of tests/py with its recorded output.
 struct Program {
     name: String,
@@ -124,7 +109,7 @@ fn stripped_programs_run_in_micropython() {
         assert_eq!(again.encode().unwrap(), encoded, "{}: strip is not idempotent", p.name);
 
         std::fs::write(dir.join(format!("{}.mpy", p.name)), &encoded).unwrap();
-        let out = run_micropython(&tools.micropython, &dir, &p.name)
+        let out = common::run_micropython(&tools.micropython, &dir, &p.name)
             .unwrap_or_else(|e| panic!("{}: stripped module failed: {e}", p.name));
         pretty_assertions::assert_eq!(out, p.expected, "{}", p.name);
         ran += 1;
@@ -216,7 +201,7 @@ fn stripped_programs_from_older_compilers_run_alike() {
                 let dir = dir.join(sub);
                 std::fs::create_dir_all(&dir).unwrap();
                 std::fs::write(dir.join(format!("{name}.mpy")), bytes).unwrap();
-                run_micropython(&tools.micropython, &dir, &name)
+                common::run_micropython(&tools.micropython, &dir, &name)
             };
             let original = run("original", &bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
             let after = run("stripped", &stripped).unwrap_or_else(|e| panic!("{name} stripped: {e}"));
@@ -246,7 +231,7 @@ fn source_name_replaced() {
     let module = Module::decode(&bytes).unwrap();
     let run = |module: &Module<'_>, name: &str| {
         std::fs::write(dir.join(format!("{name}.mpy")), module.encode().unwrap()).unwrap();
-        run_micropython(&tools.micropython, &dir, name).unwrap()
+        common::run_micropython(&tools.micropython, &dir, name).unwrap()
     };
     let traceback = |file: &str, inner: u32, outer: u32| {
         format!(
@@ -382,7 +367,7 @@ fn merge_and_run(
     let bytes = merged.encode().unwrap();
     assert_eq!(Module::decode(&bytes).unwrap(), merged, "{merged_name}: does not decode to itself");
     std::fs::write(dir.join(format!("{merged_name}.mpy")), &bytes).unwrap();
-    let out = run_micropython(&tools.micropython, &dir, merged_name)
+    let out = common::run_micropython(&tools.micropython, &dir, merged_name)
         .unwrap_or_else(|e| panic!("{merged_name}: merged module failed: {e}"));
     let expected: String = inputs.iter().map(|i| i.expected.as_str()).collect();
     pretty_assertions::assert_eq!(out, expected, "{merged_name}");
@@ -436,7 +421,7 @@ fn merged_bytecode_programs_run_in_micropython() {
     let edge_bytes = common::compile(v129(&tools), &src, &[]).unwrap();
     std::fs::remove_file(&src).unwrap();
     std::fs::write(dir.join("edge.mpy"), &edge_bytes).unwrap();
-    let edge_expected = run_micropython(&tools.micropython, &dir, "edge").unwrap();
+    let edge_expected = common::run_micropython(&tools.micropython, &dir, "edge").unwrap();
     assert_eq!(edge_expected, format!("{}\n", 2 * (0..16).sum::<u32>()));
 
     let mut all = inputs(&tools, &["many_names", "long_jumps", "generators"]);
@@ -481,7 +466,7 @@ fn merge_agrees_with_mpy_tool() {
         .status()
         .unwrap();
     assert!(status.success());
-    let theirs = run_micropython(&tools.micropython, &dir, "merged_upstream").unwrap();
+    let theirs = common::run_micropython(&tools.micropython, &dir, "merged_upstream").unwrap();
     let expected: String = inputs.iter().map(|i| i.expected.as_str()).collect();
     assert_eq!(theirs, expected);
 }

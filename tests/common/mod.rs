@@ -155,3 +155,19 @@ pub fn check_roundtrip(bytes: &[u8]) -> Result<(), String> {
         pretty_assertions::StrComparison::new(&original, &again)
     ))
 }
+
+/// Runs `import NAME` from `dir` in the real MicroPython; returns its standard output, or the
+/// failure (exit status, both outputs).
+pub fn run_micropython(micropython: &Path, dir: &Path, name: &str) -> Result<String, String> {
+    let script = format!("import sys; sys.path.insert(0, '{}'); import {name}", dir.display());
+    let out = Command::new(micropython).arg("-c").arg(&script).output().map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        return Err(format!(
+            "exit {:?}\nstdout: {stdout}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(stdout)
+}

@@ -4,8 +4,6 @@
 mod common;
 
 use std::borrow::Cow;
-use std::path::Path;
-use std::process::Command;
 
 use mpy_codec::{Module, Object, Qstr};
 

@@ -4,7 +4,7 @@
 mod common;
 
 use std::borrow::Cow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use mpy_codec::bytecode::{

@@ -60,9 +60,11 @@ enum Command {
     FromJson(commands::json::FromArgs),
     /// Make files smaller: remove the line-number tables (tracebacks then say line 1) and/or
     /// replace the source name; prints the bytes saved per file.
+    #[command(after_help = EXIT_CODES)]
     Strip(commands::strip::Args),
     /// Merge .mpy files into one module that runs each in the order given (like `mpy-tool.py
     /// --merge`); at most one may contain native code.
+    #[command(after_help = EXIT_CODES)]
     Merge(commands::merge::Args),
 }
 

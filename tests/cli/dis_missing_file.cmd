@@ -1,0 +1,1 @@
+dis no/such/file.mpy

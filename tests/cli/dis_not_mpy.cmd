@@ -1,0 +1,1 @@
+dis Cargo.toml

@@ -1,0 +1,1 @@
+from-json no/such/file.json -o -

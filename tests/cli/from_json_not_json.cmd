@@ -1,0 +1,1 @@
+from-json corpus/doc/hello.mpy -o -

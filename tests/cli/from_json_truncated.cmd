@@ -1,0 +1,1 @@
+from-json tests/cli/data/truncated.json -o -

@@ -1,0 +1,1 @@
+roundtrip no/such/file.mpy

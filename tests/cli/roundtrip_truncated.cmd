@@ -1,0 +1,1 @@
+roundtrip tests/cli/data/truncated.mpy

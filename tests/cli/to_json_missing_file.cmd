@@ -1,0 +1,1 @@
+to-json no/such/file.mpy

@@ -1,0 +1,1 @@
+to-json tests/cli/data/truncated.mpy

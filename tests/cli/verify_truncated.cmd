@@ -1,0 +1,1 @@
+verify tests/cli/data/truncated.mpy

@@ -20,3 +20,17 @@ pub const MAX_VARUINT_BYTES: usize = 64;
 /// Deepest nesting of exception handlers, loops and `with` blocks the verifier follows in one
 /// function (its abstract interpretation keeps one frame per level).
 pub const MAX_BLOCK_DEPTH: usize = 1024;
+
+/// Longest bytecode prelude signature accepted: one byte plus 32 continuation bytes, enough for
+/// every field to reach 32 bits (F, K and D gain one bit per continuation byte). MicroPython's
+/// decoder reads continuation bytes without end; the values must also fit `u32`.
+pub const MAX_PRELUDE_SIG_BYTES: usize = 33;
+
+/// Longest bytecode prelude size accepted: 32 bytes, enough for `n_cell` (one bit per byte) to
+/// reach 32 bits; `n_info` and `n_cell` must also fit `u32` and the bytes left.
+pub const MAX_PRELUDE_SIZE_BYTES: usize = 32;
+
+/// Distinct abstract states the verifier follows per instruction before it rejects a function as
+/// too irregular (compiler output needs at most a handful: `finally` handlers are entered with
+/// one or two items). Bounds the verifier's work at this many passes over the code.
+pub const MAX_VERIFY_STATES: usize = 16;

@@ -13,7 +13,7 @@ pub enum BytecodeErrorKind {
         what: &'static str,
     },
     /// The prelude signature or size has more continuation bytes than
-    /// [`super::limits::MAX_PRELUDE_SIG_BYTES`] / [`super::limits::MAX_PRELUDE_SIZE_BYTES`].
+    /// [`crate::limits::MAX_PRELUDE_SIG_BYTES`] / [`crate::limits::MAX_PRELUDE_SIZE_BYTES`].
     PreludeTooLong {
         /// `prelude signature` or `prelude size`.
         what: &'static str,

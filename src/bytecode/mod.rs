@@ -34,18 +34,6 @@ pub use opcode::{
 pub use operand::{IntArg, Jump, JumpWidth, Operand, UintArg};
 pub use prelude::{NativePrelude, Prelude, Signature};
 
-/// Caps the bytecode decoder enforces beyond [`crate::limits`].
-pub mod limits {
-    /// Longest prelude signature accepted: one byte plus 32 continuation bytes, enough for every
-    /// field to reach 32 bits (F, K and D gain one bit per continuation byte). MicroPython's
-    /// decoder reads continuation bytes without end; the values must also fit `u32`.
-    pub const MAX_PRELUDE_SIG_BYTES: usize = 33;
-
-    /// Longest prelude size accepted: 32 bytes, enough for `n_cell` (one bit per byte) to reach
-    /// 32 bits; `n_info` and `n_cell` must also fit `u32` and the bytes left.
-    pub const MAX_PRELUDE_SIZE_BYTES: usize = 32;
-}
-
 /// Decodes a bytecode `fun_data` (same as [`BytecodeFunction::decode`]).
 pub fn decode(fun_data: &[u8]) -> Result<BytecodeFunction, BytecodeError> {
     BytecodeFunction::decode(fun_data)

@@ -3,11 +3,11 @@
 //! `@micropython.native` functions, whose prelude sits at `fun_data[prelude_offset..]`.
 
 use super::error::{BytecodeEncodeError, BytecodeError, BytecodeErrorKind};
-use super::limits::{MAX_PRELUDE_SIG_BYTES, MAX_PRELUDE_SIZE_BYTES};
 use super::line_table::LineTable;
 use super::operand::UintArg;
 use super::reader::Reader;
 use crate::flags::ScopeFlags;
+use crate::limits::{MAX_PRELUDE_SIG_BYTES, MAX_PRELUDE_SIZE_BYTES};
 
 /// The six values of the prelude signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

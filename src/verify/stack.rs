@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 use crate::bytecode::{BlockEffect, BytecodeFunction, Flow, Instruction, Opcode, StackDelta};
 use crate::error::Path;
 use crate::flags::ScopeFlags;
-use crate::limits::MAX_BLOCK_DEPTH;
+use crate::limits::{MAX_BLOCK_DEPTH, MAX_VERIFY_STATES as MAX_STATES};
 use crate::module::Module;
 use crate::qstr::Qstr;
 
@@ -27,8 +27,6 @@ use super::{Check, Findings};
 
 /// Slots at the top of the stack whose contents are tracked.
 const WINDOW: usize = 32;
-/// Distinct states followed per instruction before the function is rejected as too irregular.
-const MAX_STATES: usize = 16;
 /// `BINARY_OP` number of the exception-match operator.
 const EXCEPTION_MATCH: u8 = 8;
 

@@ -19,7 +19,8 @@ cargo clippy --all-targets --features arbitrary -- -D warnings
 
 step "tests (unit, integration, CLI, fuzz-target bodies; the differential suite follows)"
 # The differential tests run next, alone, so that their table is printed.
-cargo test --all-targets --features arbitrary -- --skip stdlib_ --skip own_programs_
+# (Benches are built by clippy above; criterion does not take the test harness flags.)
+cargo test --lib --bins --tests --features arbitrary -- --skip stdlib_ --skip own_programs_
 step "doc tests"
 cargo test --doc
 

@@ -7,7 +7,7 @@
 
 use std::fmt::{self, Write};
 
-use crate::bytecode::disasm::{self, ListedOperand, Listing, Resolver};
+use crate::bytecode::disasm::{self, Listing, Resolver};
 use crate::bytecode::{BytecodeFunction, NativePrelude};
 use crate::error::Path;
 use crate::module::Module;
@@ -169,6 +169,7 @@ impl fmt::Display for ModuleListing {
 /// The JSON form of a listing (`mpy dis --json`), documented in the README.
 #[cfg(feature = "json")]
 pub fn to_json(listing: &ModuleListing) -> serde_json::Value {
+    use disasm::ListedOperand;
     use serde_json::json;
     let name = |n: &disasm::Name| json!({"index": n.index, "text": n.text});
     let functions: Vec<_> = listing

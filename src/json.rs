@@ -33,10 +33,10 @@
 //!   them as big integers above 2^53). Nesting is limited by serde_json's recursion limit (128).
 
 use std::borrow::Cow;
-use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
+use crate::dump::hex;
 use crate::flags::NativeFlags;
 use crate::header::{Arch, Header};
 use crate::module::Module;
@@ -111,18 +111,6 @@ pub fn from_json(text: &str) -> Result<Module<'static>, JsonError> {
         objects,
         raw_code: doc.raw_code.into_model().map_err(|e| JsonError(format!("raw_code{e}")))?,
     })
-}
-
-/// Bytes as spaced hex (`"de ad"`).
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 3);
-    for (k, b) in bytes.iter().enumerate() {
-        if k > 0 {
-            s.push(' ');
-        }
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 fn unhex(text: &str) -> Result<Vec<u8>, JsonError> {

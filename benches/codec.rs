@@ -5,7 +5,14 @@
 //! ```text
 //! cargo bench --bench codec                    # every benchmark
 //! cargo bench --bench codec -- decode          # a filter, as usual with criterion
+//! MPY_BENCH_CLOCK=cpu cargo bench --bench codec   # thread CPU time instead of wall time
+//! bash benches/compare.sh                      # ours against upstream's reader (mpy-tool.py)
+//! bash benches/memory.sh                       # peak RSS of decoding big and hostile files
 //! ```
+//!
+//! The corpus is built on the first run (about 20 s on two cores) and cached under
+//! `target/bench-corpus/`; `MPY_BENCH_CORPUS=committed` or `=DIR` picks other inputs. Under
+//! `cargo test --all-targets` each benchmark runs once over the committed corpus, as a smoke test.
 //!
 //! The same binary has helper modes for `benches/compare.sh` and `benches/memory.sh`; they are
 //! chosen by the first argument (run the binary directly, `cargo bench` passes `--bench`):
@@ -50,7 +57,7 @@ fn main() -> ExitCode {
         }
         None => {
             // `cargo bench` passes `--bench`; `cargo test --all-targets` runs each benchmark once
-            // without it, and should not wait for the compiler.
+            // without it (over the committed corpus).
             let benchmarking = args.iter().any(|a| a == "--bench");
             let corpus = support::load(benchmarking);
             eprintln!("bench corpus: {}", corpus.description);

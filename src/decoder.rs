@@ -5,10 +5,6 @@
 //! that every failure becomes an [`Error`] with a byte offset and a path, and so that every count is
 //! checked against the bytes left before anything is allocated.
 
-use nom::Parser;
-use nom::bytes::complete::take;
-use nom::number::complete::u8 as byte;
-
 use crate::error::{Error, ErrorKind, Fail, Irregularity, IrregularityKind, Path, Segment};
 use crate::varuint;
 
@@ -48,6 +44,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// Records the field that starts at `from` and ends where `rest` begins.
+    #[inline]
     fn span(&mut self, from: &[u8], rest: &[u8], what: &'static str) {
         if let Some(spans) = &mut self.spans {
             let (start, end) = (self.whole.len() - from.len(), self.whole.len() - rest.len());
@@ -80,6 +77,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// Runs `f` with `segment` appended to the path.
+    #[inline]
     pub(crate) fn within<T>(&mut self, segment: Segment, f: impl FnOnce(&mut Self) -> T) -> T {
         self.path.push(segment);
         let out = f(self);
@@ -87,15 +85,65 @@ impl<'a> Decoder<'a> {
         out
     }
 
+    /// Decodes `count` entries with `f`, each with `segment(k)` appended to the path: one push for
+    /// the whole list, the last segment overwritten per entry.
+    #[inline]
+    pub(crate) fn list<T>(
+        &mut self,
+        mut i: &'a [u8],
+        count: usize,
+        segment: fn(usize) -> Segment,
+        mut f: impl FnMut(&mut Self, &'a [u8]) -> DResult<'a, T>,
+    ) -> DResult<'a, Vec<T>> {
+        let mut items = Vec::with_capacity(count);
+        self.path.push(segment(0));
+        for k in 0..count {
+            if let Some(last) = self.path.0.last_mut() {
+                *last = segment(k);
+            }
+            match f(self, i) {
+                Ok((rest, item)) => {
+                    items.push(item);
+                    i = rest;
+                }
+                Err(e) => {
+                    self.path.pop();
+                    return Err(e);
+                }
+            }
+        }
+        self.path.pop();
+        Ok((i, items))
+    }
+
+    #[inline]
     pub(crate) fn byte(&mut self, i: &'a [u8], what: &'static str) -> DResult<'a, u8> {
-        let (rest, b) = byte::<_, crate::error::RawError>(i)
-            .map_err(|_| self.error(i, ErrorKind::UnexpectedEnd { what }))?;
+        let Some((&b, rest)) = i.split_first() else {
+            return Err(self.error(i, ErrorKind::UnexpectedEnd { what }));
+        };
         self.span(i, rest, what);
         Ok((rest, b))
     }
 
     /// A varuint; a padded one is recorded as an irregularity.
+    #[inline]
     pub(crate) fn varuint(&mut self, i: &'a [u8], what: &'static str) -> DResult<'a, u64> {
+        // The common cases, inlined at every call: one or two bytes (counts, lengths, qstr heads,
+        // `kind_len`), not padded, no span to record.
+        if self.spans.is_none() {
+            match *i {
+                [b, ref rest @ ..] if b & 0x80 == 0 => return Ok((rest, u64::from(b))),
+                [b0, b1, ref rest @ ..] if b0 > 0x80 && b1 & 0x80 == 0 => {
+                    return Ok((rest, u64::from(b0 & 0x7f) << 7 | u64::from(b1)));
+                }
+                _ => {}
+            }
+        }
+        self.varuint_general(i, what)
+    }
+
+    #[inline(never)]
+    fn varuint_general(&mut self, i: &'a [u8], what: &'static str) -> DResult<'a, u64> {
         match varuint::decode(i) {
             Ok((rest, v)) => {
                 if !v.canonical {
@@ -116,16 +164,19 @@ impl<'a> Decoder<'a> {
     }
 
     /// `len` bytes, after checking that they are there.
+    #[inline]
     pub(crate) fn bytes(&mut self, i: &'a [u8], len: u64, what: &'static str) -> DResult<'a, &'a [u8]> {
         let too_long = || self.error(i, ErrorKind::LengthExceedsInput { what, len, left: i.len() });
-        let n = usize::try_from(len).map_err(|_| too_long())?;
-        let (rest, taken) = take::<_, _, crate::error::RawError>(n).parse(i).map_err(|_| too_long())?;
+        let Some((taken, rest)) = usize::try_from(len).ok().and_then(|n| i.split_at_checked(n)) else {
+            return Err(too_long());
+        };
         self.span(i, rest, what);
         Ok((rest, taken))
     }
 
     /// A count of entries that each take at least one byte: refused when larger than the bytes
     /// left, so that allocating `count` entries is always justified by the input.
+    #[inline]
     pub(crate) fn count(&mut self, i: &'a [u8], what: &'static str) -> DResult<'a, usize> {
         let (rest, count) = self.varuint(i, what)?;
         match usize::try_from(count) {
@@ -135,9 +186,11 @@ impl<'a> Decoder<'a> {
     }
 
     /// A byte that should be NUL (string, bytes and qstr terminators).
+    #[inline]
     pub(crate) fn terminator(&mut self, i: &'a [u8], what: &'static str) -> DResult<'a, ()> {
-        let (rest, found) = byte::<_, crate::error::RawError>(i)
-            .map_err(|_| self.error(i, ErrorKind::UnexpectedEnd { what }))?;
+        let Some((&found, rest)) = i.split_first() else {
+            return Err(self.error(i, ErrorKind::UnexpectedEnd { what }));
+        };
         self.span(i, rest, "terminator");
         if found != 0 {
             self.irregular(i, IrregularityKind::NonNulTerminator { what, found })?;

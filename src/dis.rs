@@ -79,16 +79,71 @@ pub struct ModuleListing {
     pub functions: Vec<FunctionListing>,
 }
 
-/// Disassembles every raw code of `module`, parents before children.
+/// Resolves like [`ModuleResolver`], with every raw code's name computed once beforehand.
+struct NamedResolver<'m, 'a> {
+    module: &'m Module<'a>,
+    /// The names of the raw code's children.
+    children: &'m [Option<String>],
+}
+
+impl Resolver for NamedResolver<'_, '_> {
+    fn qstr(&self, index: u64) -> Option<String> {
+        let q = self.module.qstrs.get(usize::try_from(index).ok()?)?;
+        Some(q.lossy().into_owned())
+    }
+    fn constant(&self, index: u64) -> Option<String> {
+        Some(self.module.objects.get(usize::try_from(index).ok()?)?.to_string())
+    }
+    fn child(&self, index: u64) -> Option<String> {
+        self.children.get(usize::try_from(index).ok()?)?.clone()
+    }
+}
+
+/// The simple name of a raw code whose bytecode (if it is bytecode) was decoded as `decoded`.
+fn name_of(
+    module: &Module<'_>,
+    rc: &RawCode<'_>,
+    decoded: Option<&Result<BytecodeFunction, String>>,
+) -> Option<String> {
+    match (&rc.kind, decoded) {
+        (Kind::Bytecode, Some(Ok(f))) => {
+            Some(module.qstrs.get(usize::try_from(f.prelude.simple_name.value).ok()?)?.lossy().into_owned())
+        }
+        (Kind::Bytecode, _) => None,
+        _ => simple_name(module, rc),
+    }
+}
+
+/// Disassembles every raw code of `module`, parents before children. Each function is decoded
+/// once; its name (shown in its own header and wherever its parent makes it) comes from that.
 pub fn disassemble(module: &Module<'_>) -> ModuleListing {
-    let functions = module
-        .raw_codes()
-        .into_iter()
-        .map(|(path, rc)| {
-            let resolver = ModuleResolver { module, raw_code: rc };
+    let all = module.raw_codes();
+    let decoded: Vec<Option<Result<BytecodeFunction, String>>> = all
+        .iter()
+        .map(|(_, rc)| {
+            matches!(rc.kind, Kind::Bytecode)
+                .then(|| BytecodeFunction::decode(&rc.fun_data).map_err(|e| e.to_string()))
+        })
+        .collect();
+    let index: std::collections::HashMap<*const RawCode<'_>, usize> =
+        all.iter().enumerate().map(|(k, (_, rc))| (*rc as *const RawCode<'_>, k)).collect();
+    let names: Vec<Option<String>> =
+        all.iter().zip(&decoded).map(|((_, rc), d)| name_of(module, rc, d.as_ref())).collect();
+    let functions = all
+        .iter()
+        .zip(decoded)
+        .enumerate()
+        .map(|(k, ((path, rc), decoded))| {
+            let (path, rc) = (path.clone(), *rc);
+            let children: Vec<Option<String>> = rc
+                .children
+                .iter()
+                .map(|c| index.get(&(c as *const RawCode<'_>)).and_then(|&i| names[i].clone()))
+                .collect();
+            let resolver = NamedResolver { module, children: &children };
             let body = match &rc.kind {
-                Kind::Bytecode => match BytecodeFunction::decode(&rc.fun_data)
-                    .map_err(|e| e.to_string())
+                Kind::Bytecode => match decoded
+                    .unwrap_or_else(|| Err("not decoded".into()))
                     .and_then(|f| disasm::listing(&f, &resolver).map_err(|e| e.to_string()))
                 {
                     Ok(listing) => Body::Bytecode(Box::new(listing)),
@@ -112,7 +167,7 @@ pub fn disassemble(module: &Module<'_>) -> ModuleListing {
                 },
                 Kind::Asm(_) => Body::Native { prelude: None, code: rc.fun_data.to_vec(), rodata: None },
             };
-            FunctionListing { path, kind: rc.kind.name(), name: simple_name(module, rc), body }
+            FunctionListing { path, kind: rc.kind.name(), name: names[k].clone(), body }
         })
         .collect();
     let h = &module.header;

@@ -158,13 +158,8 @@ impl<'a> Object<'a> {
                 if depth >= MAX_TUPLE_DEPTH {
                     return Err(d.error(start, ErrorKind::TooDeep { what: "tuple", limit: MAX_TUPLE_DEPTH }));
                 }
-                let (mut i, count) = d.count(i, "tuple item")?;
-                let mut items = Vec::with_capacity(count);
-                for k in 0..count {
-                    let (rest, item) = d.within(Segment::Index(k), |d| Object::decode(d, i, depth + 1))?;
-                    items.push(item);
-                    i = rest;
-                }
+                let (i, count) = d.count(i, "tuple item")?;
+                let (i, items) = d.list(i, count, Segment::Index, |d, i| Object::decode(d, i, depth + 1))?;
                 Ok((i, Object::Tuple(items)))
             }
             tag => Err(d.error(start, ErrorKind::UnknownObjectTag { tag })),

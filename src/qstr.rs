@@ -107,19 +107,8 @@ impl fmt::Display for Qstr<'_> {
 }
 
 /// Decodes `count` qstrs (the table).
-pub(crate) fn decode_table<'a>(
-    d: &mut Decoder<'a>,
-    mut i: &'a [u8],
-    count: usize,
-) -> DResult<'a, Vec<Qstr<'a>>> {
-    let mut table = Vec::with_capacity(count);
-    for index in 0..count {
-        let (rest, q) =
-            d.within(Segment::Field("qstrs"), |d| d.within(Segment::Index(index), |d| Qstr::decode(d, i)))?;
-        table.push(q);
-        i = rest;
-    }
-    Ok((i, table))
+pub(crate) fn decode_table<'a>(d: &mut Decoder<'a>, i: &'a [u8], count: usize) -> DResult<'a, Vec<Qstr<'a>>> {
+    d.within(Segment::Field("qstrs"), |d| d.list(i, count, Segment::Index, Qstr::decode))
 }
 
 #[cfg(test)]

@@ -201,13 +201,7 @@ impl<'a> RawCode<'a> {
             if n == 0 {
                 d.irregular(at, IrregularityKind::EmptyChildren)?;
             }
-            children.reserve_exact(n);
-            i = rest;
-            for k in 0..n {
-                let (rest, child) = d.within(Segment::Child(k), |d| RawCode::decode(d, i, depth + 1))?;
-                children.push(child);
-                i = rest;
-            }
+            (i, children) = d.list(rest, n, Segment::Child, |d, i| RawCode::decode(d, i, depth + 1))?;
         }
 
         // The C loader relocates after loading the children, so the stream follows them.

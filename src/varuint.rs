@@ -6,9 +6,6 @@
 //! decoder reports as non-canonical so that a round trip can say why it is not exact.
 
 use nom::IResult;
-use nom::Parser;
-use nom::bytes::complete::take_till;
-use nom::number::complete::u8 as byte;
 
 use crate::error::{Fail, RawError};
 use crate::limits::MAX_VARUINT_BYTES;
@@ -23,20 +20,37 @@ pub struct VarUint {
 
 /// Decodes one varuint. Fails with `Eof` when the input ends before the last byte, `Overflow` when the
 /// value does not fit 64 bits or the padding exceeds [`MAX_VARUINT_BYTES`].
+#[inline]
 pub fn decode(input: &[u8]) -> IResult<&[u8], VarUint, RawError> {
-    let (rest, (more, last)) = (take_till(|b| b & 0x80 == 0), byte).parse(input)?;
-    if more.len() >= MAX_VARUINT_BYTES {
-        return Err(nom::Err::Error(RawError::new(input, Fail::Overflow)));
+    // Most varuints in real files (lengths, counts, qstr heads) fit one byte.
+    match input.split_first() {
+        Some((&b, rest)) if b & 0x80 == 0 => Ok((rest, VarUint { value: u64::from(b), canonical: true })),
+        _ => decode_long(input),
     }
+}
+
+/// The general case: several bytes, or an error.
+fn decode_long(input: &[u8]) -> IResult<&[u8], VarUint, RawError> {
+    let fail = |f| Err(nom::Err::Error(RawError::new(input, f)));
     let mut value: u64 = 0;
-    for &b in more.iter().chain(std::iter::once(&last)) {
-        if value > (u64::MAX >> 7) {
-            return Err(nom::Err::Error(RawError::new(input, Fail::Overflow)));
+    let mut overflow = false;
+    for (k, &b) in input.iter().enumerate() {
+        if k >= MAX_VARUINT_BYTES {
+            // Too long; but a stream that never ends is reported as the end of input.
+            let ends = input[k..].iter().any(|&b| b & 0x80 == 0);
+            return fail(if ends { Fail::Overflow } else { Fail::Eof });
         }
+        overflow |= value > (u64::MAX >> 7);
         value = (value << 7) | u64::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            if overflow {
+                return fail(Fail::Overflow);
+            }
+            let canonical = k == 0 || input[0] != 0x80;
+            return Ok((&input[k + 1..], VarUint { value, canonical }));
+        }
     }
-    let canonical = more.first().is_none_or(|&b| b != 0x80);
-    Ok((rest, VarUint { value, canonical }))
+    fail(Fail::Eof)
 }
 
 /// Number of bytes the minimal encoding of `value` takes.

@@ -184,6 +184,11 @@ pub fn listing(function: &BytecodeFunction, resolver: &dyn Resolver) -> Result<L
     let code = &enc.bytes[enc.code_start..];
     let mut instructions = Vec::with_capacity(function.instructions.len());
     let mut last_line = None;
+    // The line of each instruction, found by walking the line table once: offsets only increase,
+    // so the entries consumed for one instruction are consumed for the next too (what
+    // `LineTable::line_at` does from the start for every offset).
+    let entries = &enc.line_table.entries;
+    let (mut entry, mut skipped, mut line) = (0usize, 0u64, 1u64);
     for (k, ins) in function.instructions.iter().enumerate() {
         let offset = enc.offsets[k];
         let end = enc.offsets.get(k + 1).copied().unwrap_or(code.len());
@@ -205,7 +210,15 @@ pub fn listing(function: &BytecodeFunction, resolver: &dyn Resolver) -> Result<L
                 ListedOperand::Jump { relative: target - (offset + 1 + width) as i64, target }
             }
         };
-        let line = enc.line_table.line_at(offset as u64);
+        while let Some(e) = entries.get(entry) {
+            if (offset as u64).saturating_sub(skipped) < u64::from(e.bytes) {
+                break;
+            }
+            skipped += u64::from(e.bytes);
+            line += u64::from(e.lines);
+            entry += 1;
+        }
+        debug_assert_eq!(line, enc.line_table.line_at(offset as u64));
         let line_changed = last_line != Some(line);
         last_line = Some(line);
         instructions.push(ListedInstruction {
@@ -246,10 +259,13 @@ pub fn hex(bytes: &[u8]) -> String {
         if i > 0 {
             s.push(':');
         }
-        let _ = write!(s, "{b:02x}");
+        s.push(HEX[usize::from(b >> 4)] as char);
+        s.push(HEX[usize::from(b & 0xf)] as char);
     }
     s
 }
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Shows `s` as it is when it is plain printable text without spaces, else as a Python-style
 /// quoted string (so one instruction stays on one line).

@@ -93,15 +93,24 @@ impl BytecodeFunction {
     /// instructions the verifier can reject; truncated fields, oversized values and inconsistent
     /// sizes are errors with their offset inside `fun_data`.
     pub fn decode(fun_data: &[u8]) -> Result<BytecodeFunction, BytecodeError> {
+        Self::decode_with_code_start(fun_data).map(|(f, _)| f)
+    }
+
+    /// [`BytecodeFunction::decode`], and where the instructions start in `fun_data` (what
+    /// [`BytecodeFunction::code_start`] computes by encoding).
+    pub(crate) fn decode_with_code_start(
+        fun_data: &[u8],
+    ) -> Result<(BytecodeFunction, usize), BytecodeError> {
         let d = Prelude::decode(fun_data, 0)?;
         let line_table = LineTable::decode(d.line_info, d.line_info_offset)?;
         let code_start = d.end;
         let mut r = Reader::new(&fun_data[code_start..], code_start);
-        let mut instructions = Vec::new();
+        // Instructions average about two bytes; never more than one per byte.
+        let mut instructions = Vec::with_capacity(r.left() / 2 + 1);
         while !r.is_empty() {
             instructions.push(Instruction::decode(&mut r, code_start)?);
         }
-        Ok(BytecodeFunction { prelude: d.prelude, line_table, instructions })
+        Ok((BytecodeFunction { prelude: d.prelude, line_table, instructions }, code_start))
     }
 
     /// Encodes with [`Layout::Exact`].

@@ -125,9 +125,27 @@ impl Signature {
 
     /// Length of the minimal encoding.
     pub(crate) fn encoded_len(&self) -> Result<usize, BytecodeEncodeError> {
-        let mut v = Vec::new();
-        self.encode(0, &mut v)?;
-        Ok(v.len())
+        // As `encode` does, counting instead of writing.
+        if self.n_state == 0 {
+            return Err(BytecodeEncodeError::ZeroState);
+        }
+        let mut s = u64::from(self.n_state - 1) >> 4;
+        let mut e = u64::from(self.n_exc_stack) >> 1;
+        let mut f = u64::from(self.scope_flags.bits());
+        let mut a = u64::from(self.n_pos_args) >> 2;
+        let mut k = u64::from(self.n_kwonly_args);
+        let mut d = u64::from(self.n_def_pos_args);
+        let mut len = 1;
+        while s | e | f | a | k | d != 0 {
+            len += 1;
+            s >>= 2;
+            e >>= 1;
+            f >>= 1;
+            a >>= 1;
+            k >>= 1;
+            d >>= 1;
+        }
+        Ok(len)
     }
 }
 
@@ -196,9 +214,14 @@ pub(crate) fn encode_size(n_info: u64, n_cell: u64, pad: u8, out: &mut Vec<u8>) 
 }
 
 fn size_encoded_len(n_info: u64, n_cell: u64) -> usize {
-    let mut v = Vec::new();
-    encode_size(n_info, n_cell, 0, &mut v);
-    v.len()
+    // As `encode_size` does, counting instead of writing.
+    let (mut i, mut c, mut len) = (n_info >> 6, n_cell >> 1, 1);
+    while c | i != 0 {
+        len += 1;
+        c >>= 1;
+        i >>= 6;
+    }
+    len
 }
 
 /// Everything before the instructions that the two prelude kinds share.

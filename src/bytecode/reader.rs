@@ -1,9 +1,5 @@
 //! A cursor over `fun_data` that turns nom failures into [`BytecodeError`]s with absolute offsets.
 
-use nom::Parser;
-use nom::bytes::complete::take;
-use nom::number::complete::u8 as byte;
-
 use super::error::{BytecodeError, BytecodeErrorKind};
 use super::operand::{IntArg, UintArg};
 use crate::error::{Fail, RawError};
@@ -60,31 +56,39 @@ impl<'a> Reader<'a> {
     }
 
     /// One byte.
+    #[inline]
     pub(crate) fn byte(&mut self, what: &'static str) -> Result<u8, BytecodeError> {
-        let r: nom::IResult<&[u8], u8, RawError> = byte(self.rest());
-        match r {
-            Ok((_, b)) => {
+        match self.data.get(self.pos) {
+            Some(&b) => {
                 self.pos += 1;
                 Ok(b)
             }
-            Err(e) => Err(self.fail(e, what)),
+            None => Err(BytecodeError::new(BytecodeErrorKind::UnexpectedEnd { what }, self.offset())),
         }
     }
 
     /// `n` bytes.
+    #[inline]
     pub(crate) fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], BytecodeError> {
-        let r: nom::IResult<&[u8], &[u8], RawError> = take(n).parse(self.rest());
-        match r {
-            Ok((_, bytes)) => {
+        match self.rest().get(..n) {
+            Some(bytes) => {
                 self.pos += n;
                 Ok(bytes)
             }
-            Err(e) => Err(self.fail(e, what)),
+            None => Err(BytecodeError::new(BytecodeErrorKind::UnexpectedEnd { what }, self.offset())),
         }
     }
 
     /// An unsigned varuint, keeping its padding.
+    #[inline]
     pub(crate) fn uint(&mut self, what: &'static str) -> Result<UintArg, BytecodeError> {
+        // Most operands fit one byte.
+        if let Some(&b) = self.data.get(self.pos) {
+            if b & 0x80 == 0 {
+                self.pos += 1;
+                return Ok(UintArg { value: u64::from(b), pad: 0 });
+            }
+        }
         match varuint::decode(self.rest()) {
             Ok((rest, v)) => {
                 let len = self.left() - rest.len();

@@ -25,14 +25,13 @@ pub(super) fn check(module: &Module<'_>, path: &Path, rc: &RawCode<'_>, f: &mut 
         }
         Kind::Viper(_) | Kind::Asm(_) => return,
     }
-    let func = match BytecodeFunction::decode(&rc.fun_data) {
-        Ok(func) => func,
+    let (func, code_start) = match BytecodeFunction::decode_with_code_start(&rc.fun_data) {
+        Ok(decoded) => decoded,
         Err(e) => {
             f.add(path, Some(e.offset), Check::Decode, e.to_string());
             return;
         }
     };
-    let code_start = func.code_start().unwrap_or(0);
     let code_len = rc.fun_data.len() - code_start.min(rc.fun_data.len());
     check_prelude(module, path, &func.prelude, Some(&func), f);
 
@@ -48,7 +47,8 @@ pub(super) fn check(module: &Module<'_>, path: &Path, rc: &RawCode<'_>, f: &mut 
     }
     for ins in &func.instructions {
         let at = Some(code_start + ins.offset);
-        let name = ins.opcode.upstream_name();
+        // Displays as its upstream name; formatted only when a finding is reported.
+        let name = ins.opcode;
         if !ins.opcode.is_assigned() {
             f.add(path, at, Check::Opcode, format!("opcode {:#04x} is not assigned", ins.opcode.0));
         }

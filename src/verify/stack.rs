@@ -15,6 +15,7 @@
 //! block happens with the stack at the level the block saved.
 
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 use crate::bytecode::{BlockEffect, BytecodeFunction, Flow, Instruction, Opcode, StackDelta};
 use crate::error::Path;
@@ -66,7 +67,9 @@ struct Block {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct State {
     stack: u64,
-    blocks: Vec<Block>,
+    /// Shared between the states that have the same blocks (most successors): cloning a state
+    /// does not allocate.
+    blocks: Rc<Vec<Block>>,
     /// `tags[0]` is the top of the stack.
     tags: [Tag; WINDOW],
 }
@@ -151,11 +154,17 @@ pub(super) fn check(
         n_exc: u64::from(s.n_exc_stack),
     };
 
-    let mut states: Vec<Vec<State>> = vec![Vec::new(); n];
-    let mut queue = VecDeque::new();
-    let entry = State { stack: 0, blocks: Vec::new(), tags: [Tag::Unknown; WINDOW] };
-    states[0].push(entry.clone());
-    queue.push_back((0usize, entry));
+    // Every state reached, kept once in `arena`; per instruction, a list through the arena
+    // (`head[k]`, then each entry's link) and its length. The queue holds arena indices, so a
+    // state is stored once and never cloned to be queued.
+    const NIL: usize = usize::MAX;
+    let mut head = vec![NIL; n];
+    let mut count = vec![0u8; n];
+    let mut arena: Vec<(State, usize)> = Vec::with_capacity(n);
+    arena.push((State { stack: 0, blocks: Rc::default(), tags: [Tag::Unknown; WINDOW] }, NIL));
+    head[0] = 0;
+    count[0] = 1;
+    let mut queue = VecDeque::from([(0usize, 0usize)]);
     let mut reported = std::collections::HashSet::new();
     let mut report = |check: Check, at: usize, message: String, f: &mut Findings| {
         if reported.insert(check) {
@@ -163,11 +172,40 @@ pub(super) fn check(
         }
     };
 
-    while let Some((k, state)) = queue.pop_front() {
+    // Join points: the entry and every jump or handler target. Any other instruction is only
+    // reached by falling through from the one before, so a state that falls through into it is
+    // followed at once, without being stored, compared or queued.
+    let mut join = vec![false; n];
+    join[0] = true;
+    for ins in &func.instructions {
+        if let Some(t) = target_index(ins) {
+            join[t] = true;
+        }
+    }
+
+    let mut out = Vec::new();
+    while let Some((start, id)) = queue.pop_front() {
+        let mut k = start;
+        let mut state = arena[id].0.clone();
+        loop {
+            let ins = &func.instructions[k];
+            step(module, &ctx, ins, &state, &mut out, &mut |c, m| report(c, ins.offset, m, f));
+            if let [(Edge::Next, s)] = out.as_slice() {
+                let fast = k + 1 < n
+                    && !join[k + 1]
+                    && s.stack <= ctx.room
+                    && s.blocks.len() as u64 <= ctx.n_exc
+                    && s.blocks.len() <= MAX_BLOCK_DEPTH;
+                if fast {
+                    state = out.pop().map(|(_, s)| s).unwrap_or(state);
+                    k += 1;
+                    continue;
+                }
+            }
+            break;
+        }
         let ins = &func.instructions[k];
-        let mut out = Vec::new();
-        step(module, &ctx, ins, &state, &mut out, &mut |c, m| report(c, ins.offset, m, f));
-        for (edge, next_state) in out {
+        for (edge, next_state) in out.drain(..) {
             let next = match edge {
                 Edge::Next => k + 1,
                 Edge::Target => match target_index(ins) {
@@ -213,11 +251,14 @@ pub(super) fn check(
                 );
                 continue;
             }
-            let seen = &mut states[next];
-            if seen.contains(&next_state) {
-                continue;
+            let mut at = head[next];
+            while at != NIL && arena[at].0 != next_state {
+                at = arena[at].1;
             }
-            if seen.len() >= MAX_STATES {
+            if at != NIL {
+                continue; // seen
+            }
+            if usize::from(count[next]) >= MAX_STATES {
                 report(
                     Check::StackMismatch,
                     func.instructions[next].offset,
@@ -226,8 +267,10 @@ pub(super) fn check(
                 );
                 continue;
             }
-            seen.push(next_state.clone());
-            queue.push_back((next, next_state));
+            arena.push((next_state, head[next]));
+            head[next] = arena.len() - 1;
+            count[next] += 1;
+            queue.push_back((next, arena.len() - 1));
         }
     }
 }
@@ -247,7 +290,7 @@ fn unwind_entry(blocks: Vec<Block>) -> Option<(Edge, State)> {
     let block = *blocks.last()?;
     let mut tags = [Tag::Unknown; WINDOW];
     tags[0] = Tag::Marker;
-    Some((Edge::Handler(block.handler), State { stack: block.saved + 2, blocks, tags }))
+    Some((Edge::Handler(block.handler), State { stack: block.saved + 2, blocks: Rc::new(blocks), tags }))
 }
 
 /// The successors of `ins` from `state`; problems go to `bad`.
@@ -260,7 +303,8 @@ fn step(
     bad: &mut dyn FnMut(Check, String),
 ) {
     let info = ins.info();
-    let name = ins.opcode.upstream_name();
+    // Displays as its upstream name; formatted only when a finding is reported.
+    let name = ins.opcode;
     if info.flow == Flow::Invalid {
         return; // reported as an unassigned opcode
     }
@@ -349,17 +393,17 @@ fn step(
             let saved = base.stack;
             let handler_at = ins.jump().map_or(i64::MAX, |j| j.target);
             let mut handler = base.clone();
-            handler.blocks.push(Block { kind, saved, handler: handler_at });
+            Rc::make_mut(&mut handler.blocks).push(Block { kind, saved, handler: handler_at });
             let mut on_exception = handler.clone();
             on_exception.push(Tag::Exc);
             out.push((Edge::Target, on_exception));
             next.apply(delta);
-            next.blocks.push(Block { kind, saved, handler: handler_at });
+            Rc::make_mut(&mut next.blocks).push(Block { kind, saved, handler: handler_at });
             out.push((Edge::Next, next));
             return;
         }
         Opcode::POP_EXCEPT_JUMP => {
-            if next.blocks.pop().is_none() {
+            if Rc::make_mut(&mut next.blocks).pop().is_none() {
                 bad(Check::ExceptionStack, format!("{name} pops a handler that is not there"));
                 return;
             }
@@ -379,7 +423,7 @@ fn step(
                 }
             }
             next.pop();
-            if next.blocks.pop().is_none() {
+            if Rc::make_mut(&mut next.blocks).pop().is_none() {
                 bad(Check::ExceptionStack, format!("{name} pops a handler that is not there"));
                 return;
             }
@@ -420,7 +464,7 @@ fn step(
             let x = ins.extra.unwrap_or(0);
             let mut depth = state.stack;
             for _ in 0..(x & 0x7f) {
-                let Some(block) = next.blocks.pop() else {
+                let Some(block) = Rc::make_mut(&mut next.blocks).pop() else {
                     bad(Check::ExceptionStack, format!("{name} unwinds a handler that is not there"));
                     return;
                 };
@@ -448,7 +492,7 @@ fn step(
                     );
                     return;
                 } else {
-                    let mut blocks = next.blocks.clone();
+                    let mut blocks = Vec::clone(&next.blocks);
                     blocks.push(block);
                     out.extend(unwind_entry(blocks));
                 }
@@ -496,7 +540,7 @@ fn step(
         let mut target = state.clone();
         target.apply(branch);
         match info.blocks {
-            BlockEffect::Pop => _ = target.blocks.pop(),
+            BlockEffect::Pop => _ = Rc::make_mut(&mut target.blocks).pop(),
             BlockEffect::None => {}
             _ => {}
         }

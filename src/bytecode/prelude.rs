@@ -123,29 +123,22 @@ impl Signature {
         Ok(())
     }
 
-    /// Length of the minimal encoding.
+    /// Length of the minimal encoding: one byte, then one continuation byte per bit of the widest
+    /// remaining field (`S` gives two bits per byte after its first four).
     pub(crate) fn encoded_len(&self) -> Result<usize, BytecodeEncodeError> {
-        // As `encode` does, counting instead of writing.
         if self.n_state == 0 {
             return Err(BytecodeEncodeError::ZeroState);
         }
-        let mut s = u64::from(self.n_state - 1) >> 4;
-        let mut e = u64::from(self.n_exc_stack) >> 1;
-        let mut f = u64::from(self.scope_flags.bits());
-        let mut a = u64::from(self.n_pos_args) >> 2;
-        let mut k = u64::from(self.n_kwonly_args);
-        let mut d = u64::from(self.n_def_pos_args);
-        let mut len = 1;
-        while s | e | f | a | k | d != 0 {
-            len += 1;
-            s >>= 2;
-            e >>= 1;
-            f >>= 1;
-            a >>= 1;
-            k >>= 1;
-            d >>= 1;
-        }
-        Ok(len)
+        let bits = |v: u64| (64 - v.leading_zeros()) as usize;
+        let continuation = [
+            bits(u64::from(self.n_state - 1) >> 4).div_ceil(2),
+            bits(u64::from(self.n_exc_stack) >> 1),
+            bits(u64::from(self.scope_flags.bits())),
+            bits(u64::from(self.n_pos_args) >> 2),
+            bits(u64::from(self.n_kwonly_args)),
+            bits(u64::from(self.n_def_pos_args)),
+        ];
+        Ok(1 + continuation.into_iter().max().unwrap_or(0))
     }
 }
 

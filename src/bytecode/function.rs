@@ -7,7 +7,7 @@ use super::line_table::LineTable;
 use super::opcode::OperandKind;
 use super::operand::{JumpWidth, Operand, preferred_width};
 use super::prelude::Prelude;
-use super::reader::Reader;
+use super::view::BytecodeView;
 
 /// How the encoder lays out jumps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -101,16 +101,15 @@ impl BytecodeFunction {
     pub(crate) fn decode_with_code_start(
         fun_data: &[u8],
     ) -> Result<(BytecodeFunction, usize), BytecodeError> {
-        let d = Prelude::decode(fun_data, 0)?;
-        let line_table = LineTable::decode(d.line_info, d.line_info_offset)?;
-        let code_start = d.end;
-        let mut r = Reader::new(&fun_data[code_start..], code_start);
+        let view = BytecodeView::decode(fun_data)?;
+        let code_start = view.code_start();
         // Instructions average about two bytes; never more than one per byte.
-        let mut instructions = Vec::with_capacity(r.left() / 2 + 1);
-        while !r.is_empty() {
-            instructions.push(Instruction::decode(&mut r, code_start)?);
+        let mut instructions = Vec::with_capacity(view.code().len() / 2 + 1);
+        for ins in view.instructions() {
+            instructions.push(ins?);
         }
-        Ok((BytecodeFunction { prelude: d.prelude, line_table, instructions }, code_start))
+        let line_table = view.line_table();
+        Ok((BytecodeFunction { prelude: view.prelude, line_table, instructions }, code_start))
     }
 
     /// Encodes with [`Layout::Exact`].

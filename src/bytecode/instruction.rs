@@ -153,7 +153,80 @@ impl Instruction {
 
     /// Decodes one instruction at the reader's position; `code_start` is the `fun_data` offset of
     /// code offset 0. Unassigned opcodes decode by their format.
+    #[inline]
     pub(crate) fn decode(r: &mut Reader<'_>, code_start: usize) -> Result<Instruction, BytecodeError> {
+        let offset = r.offset() - code_start;
+        match Self::decode_common(r.rest(), offset) {
+            Some((ins, len)) => {
+                r.skip(len);
+                Ok(ins)
+            }
+            None => Self::decode_any(r, code_start),
+        }
+    }
+
+    /// The shapes almost every instruction has, decoded without the reader: operands of one or two
+    /// bytes without padding. `None` for anything else (longer or padded operands, truncation),
+    /// which [`Instruction::decode_any`] handles; both give the same instruction.
+    #[inline]
+    fn decode_common(bytes: &[u8], offset: usize) -> Option<(Instruction, usize)> {
+        let (&op, rest) = bytes.split_first()?;
+        let opcode = Opcode(op);
+        let info = opcode.info();
+        let (operand, len) = match info.format {
+            Format::Byte => (Operand::None, 0),
+            Format::Qstr | Format::VarUint => {
+                let (value, len) = match *rest {
+                    [b0, ..] if b0 & 0x80 == 0 => (u64::from(b0), 1),
+                    // 0x80 first would be padding.
+                    [b0, b1, ..] if b0 != 0x80 && b1 & 0x80 == 0 => {
+                        ((u64::from(b0 & 0x7f) << 7) | u64::from(b1), 2)
+                    }
+                    _ => return None,
+                };
+                let arg = UintArg { value, pad: 0 };
+                let operand = match (info.format, info.operand) {
+                    (Format::Qstr, _) => Operand::Qstr(arg),
+                    (_, OperandKind::SmallInt) => {
+                        // One byte only: a longer signed value may be padded.
+                        let b0 = *rest.first()?;
+                        if len != 1 {
+                            return None;
+                        }
+                        let value = if b0 & 0x40 != 0 { i64::from(b0) - 0x80 } else { i64::from(b0) };
+                        Operand::SmallInt(IntArg { value, pad: 0 })
+                    }
+                    (_, OperandKind::Const) => Operand::Const(arg),
+                    (_, OperandKind::Child) => Operand::Child(arg),
+                    (_, OperandKind::Local) => Operand::Local(arg),
+                    _ => Operand::Uint(arg),
+                };
+                (operand, len)
+            }
+            Format::Offset => {
+                let signed = matches!(info.operand, OperandKind::Jump { signed: true });
+                let b0 = *rest.first()?;
+                let width = if b0 & 0x80 == 0 { JumpWidth::One } else { JumpWidth::Two };
+                let (relative, width) = decode_jump(rest.get(..width.byte_len())?, signed)?;
+                let after = (offset + 1 + width.byte_len()) as i64;
+                (Operand::Jump(Jump { target: after + relative, width }), width.byte_len())
+            }
+        };
+        let mut len = 1 + len;
+        let extra = if info.extra_byte {
+            let x = *bytes.get(len)?;
+            len += 1;
+            Some(x)
+        } else {
+            None
+        };
+        Some((Instruction { offset, opcode, operand, extra }, len))
+    }
+
+    /// Decodes any instruction, with the error of the field that does not decode.
+    #[cold]
+    #[inline(never)]
+    fn decode_any(r: &mut Reader<'_>, code_start: usize) -> Result<Instruction, BytecodeError> {
         let offset = r.offset() - code_start;
         let opcode = Opcode(r.byte("opcode")?);
         let info = opcode.info();
@@ -249,5 +322,57 @@ impl Instruction {
     /// A jump to the instruction labelled `target`, 2-byte until laid out.
     pub fn jump_to(opcode: Opcode, target: usize, extra: Option<u8>) -> Self {
         Self::new(opcode, Operand::Jump(Jump { target: target as i64, width: JumpWidth::Two }), extra)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The common-shape decoder agrees with the general one wherever it answers, and answers for
+    /// the shapes it is meant for.
+    #[test]
+    fn common_shapes_decode_as_the_general_decoder_does() {
+        // Operand bytes after the opcode: one and two bytes, padding, truncation, long values.
+        let tails: &[&[u8]] = &[
+            &[],
+            &[0x00],
+            &[0x05, 0x07],
+            &[0x3f],
+            &[0x40],
+            &[0x7f, 0x01],
+            &[0x80],
+            &[0x80, 0x05],
+            &[0x81, 0x00, 0x09],
+            &[0xff, 0x7f],
+            &[0xff, 0xff, 0x01],
+            &[0x83, 0x2c, 0x11],
+            &[0xc0, 0x00],
+        ];
+        let mut answered = 0;
+        for op in 0..=255u8 {
+            for tail in tails {
+                let mut bytes = vec![op];
+                bytes.extend_from_slice(tail);
+                let general = Instruction::decode_any(&mut Reader::new(&bytes, 10), 3);
+                match Instruction::decode_common(&bytes, 7) {
+                    Some((ins, len)) => {
+                        answered += 1;
+                        let general = general.expect("the general decoder accepts it too");
+                        assert_eq!(ins, general, "{bytes:02x?}");
+                        assert_eq!(len, general.encoded_len(), "{bytes:02x?}");
+                    }
+                    None => {
+                        let canonical_byte = matches!(Format::of(op), Format::Byte) && !has_extra(op);
+                        assert!(!canonical_byte, "a one-byte opcode is common: {bytes:02x?}");
+                    }
+                }
+            }
+        }
+        assert!(answered > 2000, "{answered}");
+    }
+
+    fn has_extra(op: u8) -> bool {
+        Opcode(op).info().extra_byte
     }
 }

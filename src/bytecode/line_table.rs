@@ -71,32 +71,16 @@ impl LineTable {
     /// entry cut off by the end of the source-info section is an error.
     pub fn decode(bytes: &[u8], base: usize) -> Result<LineTable, BytecodeError> {
         let mut entries = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            let c = bytes[i];
-            if c & 0x80 == 0 {
-                entries.push(LineEntry {
-                    bytes: u32::from(c & 0x1f),
-                    lines: u32::from(c >> 5),
-                    form: LineForm::Short,
-                });
-                i += 1;
-            } else {
-                let Some(&c1) = bytes.get(i + 1) else {
-                    return Err(BytecodeError::new(
-                        BytecodeErrorKind::UnexpectedEnd { what: "line-number entry" },
-                        base + i,
-                    ));
-                };
-                entries.push(LineEntry {
-                    bytes: u32::from(c & 0xf),
-                    lines: (u32::from(c & 0x70) << 4) | u32::from(c1),
-                    form: LineForm::Long,
-                });
-                i += 2;
-            }
+        for entry in LineEntries::new(bytes, base) {
+            entries.push(entry?);
         }
         Ok(LineTable { entries })
+    }
+
+    /// Checks that `bytes` decode as a line table (what [`LineTable::decode`] would return as its
+    /// error) without building it.
+    pub fn validate(bytes: &[u8], base: usize) -> Result<(), BytecodeError> {
+        LineEntries::new(bytes, base).try_for_each(|entry| entry.map(drop))
     }
 
     /// Encoded length.
@@ -211,6 +195,50 @@ impl LineTable {
             out.entries.push(LineEntry { bytes: left as u32, ..*e });
         }
         out
+    }
+}
+
+/// The entries of an encoded line table, read in place; after an error it yields nothing more.
+pub(crate) struct LineEntries<'a> {
+    bytes: &'a [u8],
+    base: usize,
+    pos: usize,
+}
+
+impl<'a> LineEntries<'a> {
+    /// Entries of `bytes`, which start at `base` inside `fun_data`.
+    pub(crate) fn new(bytes: &'a [u8], base: usize) -> Self {
+        LineEntries { bytes, base, pos: 0 }
+    }
+}
+
+impl Iterator for LineEntries<'_> {
+    type Item = Result<LineEntry, BytecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let i = self.pos;
+        let c = *self.bytes.get(i)?;
+        if c & 0x80 == 0 {
+            self.pos += 1;
+            return Some(Ok(LineEntry {
+                bytes: u32::from(c & 0x1f),
+                lines: u32::from(c >> 5),
+                form: LineForm::Short,
+            }));
+        }
+        let Some(&c1) = self.bytes.get(i + 1) else {
+            self.pos = self.bytes.len();
+            return Some(Err(BytecodeError::new(
+                BytecodeErrorKind::UnexpectedEnd { what: "line-number entry" },
+                self.base + i,
+            )));
+        };
+        self.pos += 2;
+        Some(Ok(LineEntry {
+            bytes: u32::from(c & 0xf),
+            lines: (u32::from(c & 0x70) << 4) | u32::from(c1),
+            form: LineForm::Long,
+        }))
     }
 }
 

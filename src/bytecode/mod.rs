@@ -5,6 +5,8 @@
 //!   everything needed to write the same bytes back ([`BytecodeFunction::encode_exact`]), including
 //!   padded varuints, over-long prelude fields, jump widths and line-table entry forms. Unassigned
 //!   opcodes decode (by their format) into instructions a verifier can reject.
+//! * [`BytecodeView`] is the read-only path: the prelude decoded, the instructions decoded one at a
+//!   time from the borrowed bytes ([`BytecodeView::instructions`]), nothing else allocated.
 //! * [`BytecodeFunction::encode_relaid`] recomputes jump widths and prelude sizes after edits
 //!   ([`BytecodeFunction::map_qstr_indices`], [`BytecodeFunction::map_const_indices`],
 //!   [`BytecodeFunction::strip_line_table`], ...).
@@ -20,6 +22,7 @@ mod line_table;
 mod operand;
 mod prelude;
 mod reader;
+mod view;
 
 pub mod disasm;
 pub mod opcode;
@@ -33,6 +36,7 @@ pub use opcode::{
 };
 pub use operand::{IntArg, Jump, JumpWidth, Operand, UintArg};
 pub use prelude::{NativePrelude, Prelude, Signature};
+pub use view::{BytecodeView, Instructions};
 
 /// Decodes a bytecode `fun_data` (same as [`BytecodeFunction::decode`]).
 pub fn decode(fun_data: &[u8]) -> Result<BytecodeFunction, BytecodeError> {

@@ -7,6 +7,7 @@ use crate::limits::MAX_VARUINT_BYTES;
 use crate::varuint;
 
 /// Reads fields from `data`, which starts at `base` inside `fun_data`.
+#[derive(Debug, Clone)]
 pub(crate) struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
@@ -33,8 +34,15 @@ impl<'a> Reader<'a> {
         self.left() == 0
     }
 
-    fn rest(&self) -> &'a [u8] {
+    #[inline]
+    pub(crate) fn rest(&self) -> &'a [u8] {
         &self.data[self.pos..]
+    }
+
+    /// Moves past `n` bytes (at most those left).
+    #[inline]
+    pub(crate) fn skip(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.data.len());
     }
 
     fn fail(&self, e: nom::Err<RawError>, what: &'static str) -> BytecodeError {

@@ -1,15 +1,81 @@
 //! Checks of one raw code's contents: a bytecode function's prelude, operands and jumps, or a
 //! native function's prelude; then stack discipline (in `stack.rs`).
+//!
+//! The instructions are decoded in place ([`BytecodeView`]), twice at most: once here, in order,
+//! and again by the stack analysis along the paths it follows. What the two passes share (which
+//! offsets start an instruction, which are jump targets) lives in [`Scratch`], whose buffers are
+//! reused from one function to the next.
 
-use crate::bytecode::{BytecodeFunction, Flow, NativePrelude, Prelude};
+use crate::bytecode::{
+    BytecodeError, BytecodeView, Flow, Instruction, NativePrelude, Opcode, Operand, Prelude,
+};
 use crate::error::Path;
 use crate::flags::ScopeFlags;
 use crate::module::Module;
 use crate::raw_code::{Kind, RawCode};
 
-use super::{Check, Findings};
+use super::stack::StackScratch;
+use super::{Check, Finding, Findings};
 
-pub(super) fn check(module: &Module<'_>, path: &Path, rc: &RawCode<'_>, f: &mut Findings) {
+/// A set of code offsets.
+#[derive(Default)]
+pub(super) struct OffsetSet {
+    words: Vec<u64>,
+}
+
+impl OffsetSet {
+    /// Empties the set and makes room for offsets below `len`.
+    fn reset(&mut self, len: usize) {
+        self.words.clear();
+        self.words.resize(len / 64 + 1, 0);
+    }
+
+    fn insert(&mut self, offset: usize) {
+        if let Some(w) = self.words.get_mut(offset / 64) {
+            *w |= 1 << (offset % 64);
+        }
+    }
+
+    pub(super) fn contains(&self, offset: usize) -> bool {
+        self.words.get(offset / 64).is_some_and(|w| w & (1 << (offset % 64)) != 0)
+    }
+}
+
+/// A jump seen by the first pass, checked once every instruction start is known.
+struct PendingJump {
+    offset: usize,
+    opcode: Opcode,
+    target: i64,
+    /// Where its finding goes in the list, if the target is bad (after the instruction's other
+    /// findings, before the next instruction's).
+    finding: usize,
+}
+
+/// Buffers reused across the functions of a module.
+#[derive(Default)]
+pub(super) struct Scratch {
+    /// Code offsets at which an instruction starts.
+    pub(super) starts: OffsetSet,
+    /// Valid jump and handler targets, and the entry.
+    pub(super) joins: OffsetSet,
+    jumps: Vec<PendingJump>,
+    pub(super) stack: StackScratch,
+}
+
+impl Scratch {
+    /// Whether `target` is a code offset inside the code at which an instruction starts.
+    pub(super) fn valid_target(&self, target: i64, code_len: usize) -> Option<usize> {
+        usize::try_from(target).ok().filter(|&t| t < code_len && self.starts.contains(t))
+    }
+}
+
+pub(super) fn check(
+    module: &Module<'_>,
+    path: &Path,
+    rc: &RawCode<'_>,
+    scratch: &mut Scratch,
+    f: &mut Findings,
+) {
     match &rc.kind {
         Kind::Bytecode => {}
         Kind::NativePython { prelude_offset } => {
@@ -18,70 +84,33 @@ pub(super) fn check(module: &Module<'_>, path: &Path, rc: &RawCode<'_>, f: &mut 
                 return; // reported with the native record
             }
             match NativePrelude::decode(&rc.fun_data, offset) {
-                Ok(native) => check_prelude(module, path, &native.prelude, None, f),
+                Ok(native) => check_prelude(module, path, &native.prelude, false, f),
                 Err(e) => f.add(path, Some(e.offset), Check::Decode, format!("native prelude: {e}")),
             }
             return;
         }
         Kind::Viper(_) | Kind::Asm(_) => return,
     }
-    let (func, code_start) = match BytecodeFunction::decode_with_code_start(&rc.fun_data) {
-        Ok(decoded) => decoded,
+    let view = match BytecodeView::decode(&rc.fun_data) {
+        Ok(view) => view,
         Err(e) => {
             f.add(path, Some(e.offset), Check::Decode, e.to_string());
             return;
         }
     };
-    let code_len = rc.fun_data.len() - code_start.min(rc.fun_data.len());
-    check_prelude(module, path, &func.prelude, Some(&func), f);
-
-    let n_qstr = module.qstrs.len() as u64;
-    let n_obj = module.objects.len() as u64;
-    let n_children = rc.children.len() as u64;
-    let n_state = u64::from(func.prelude.signature.n_state);
-    let mut boundaries = vec![false; code_len + 1];
-    for ins in &func.instructions {
-        if let Some(b) = boundaries.get_mut(ins.offset) {
-            *b = true;
+    // Findings of this function start here; a decode error replaces them all.
+    let first_finding = f.list.len();
+    check_prelude(module, path, &view.prelude, true, f);
+    let last = match check_instructions(module, path, rc, &view, scratch, f) {
+        Ok(last) => last,
+        Err(e) => {
+            f.list.truncate(first_finding);
+            f.add(path, Some(e.offset), Check::Decode, e.to_string());
+            return;
         }
-    }
-    for ins in &func.instructions {
-        let at = Some(code_start + ins.offset);
-        // Displays as its upstream name; formatted only when a finding is reported.
-        let name = ins.opcode;
-        if !ins.opcode.is_assigned() {
-            f.add(path, at, Check::Opcode, format!("opcode {:#04x} is not assigned", ins.opcode.0));
-        }
-        if let Some(i) = ins.qstr_index().filter(|&i| i >= n_qstr) {
-            f.add(path, at, Check::QstrIndex, format!("{name} names qstr {i}; the table has {n_qstr}"));
-        }
-        if let Some(i) = ins.const_index().filter(|&i| i >= n_obj) {
-            f.add(path, at, Check::ConstIndex, format!("{name} loads constant {i}; the table has {n_obj}"));
-        }
-        if let Some(i) = ins.child_index().filter(|&i| i >= n_children) {
-            f.add(
-                path,
-                at,
-                Check::ChildIndex,
-                format!("{name} makes child {i}; this raw code has {n_children}"),
-            );
-        }
-        if let Some(i) = ins.local_index().filter(|&i| i >= n_state) {
-            f.add(path, at, Check::LocalIndex, format!("{name} uses local {i}; n_state is {n_state}"));
-        }
-        if let Some(j) = ins.jump() {
-            let ok = usize::try_from(j.target).ok().is_some_and(|t| t < code_len && boundaries[t]);
-            if !ok {
-                f.add(
-                    path,
-                    at,
-                    Check::JumpTarget,
-                    format!("{name} jumps to code offset {}, not the start of an instruction", j.target),
-                );
-            }
-        }
-    }
-    match func.instructions.last() {
+    };
+    let code_start = view.code_start();
+    match last {
         None => f.add(path, Some(code_start), Check::FallsOffEnd, "the function has no instructions".into()),
         Some(last)
             if matches!(last.info().flow, Flow::Next | Flow::Branch | Flow::Handler | Flow::EndFinally) =>
@@ -95,17 +124,97 @@ pub(super) fn check(module: &Module<'_>, path: &Path, rc: &RawCode<'_>, f: &mut 
         }
         _ => {}
     }
-    super::stack::check(module, path, &func, code_start, code_len, &boundaries, f);
+    super::stack::check(module, path, &view, scratch, f);
 }
 
-/// Checks the prelude against itself and the module (`func` is `None` for native code).
-fn check_prelude(
+/// The first pass: decodes every instruction in order, checks its operands, and fills
+/// `scratch.starts` and `scratch.joins`. Returns the last instruction (`None` if there are none), or
+/// the decode error (which is then the function's only finding).
+fn check_instructions(
     module: &Module<'_>,
     path: &Path,
-    prelude: &Prelude,
-    func: Option<&BytecodeFunction>,
+    rc: &RawCode<'_>,
+    view: &BytecodeView<'_>,
+    scratch: &mut Scratch,
     f: &mut Findings,
-) {
+) -> Result<Option<Instruction>, BytecodeError> {
+    let code_start = view.code_start();
+    let code_len = view.code().len();
+    let n_qstr = module.qstrs.len() as u64;
+    let n_obj = module.objects.len() as u64;
+    let n_children = rc.children.len() as u64;
+    let n_state = u64::from(view.prelude.signature.n_state);
+    scratch.starts.reset(code_len);
+    scratch.joins.reset(code_len);
+    scratch.jumps.clear();
+    let mut last = None;
+    for ins in view.instructions() {
+        let ins = ins?;
+        scratch.starts.insert(ins.offset);
+        let at = Some(code_start + ins.offset);
+        // Displays as its upstream name; formatted only when a finding is reported.
+        let name = ins.opcode;
+        if !ins.opcode.is_assigned() {
+            f.add(path, at, Check::Opcode, format!("opcode {:#04x} is not assigned", ins.opcode.0));
+        }
+        match ins.operand {
+            Operand::Qstr(a) if a.value >= n_qstr => {
+                let i = a.value;
+                f.add(path, at, Check::QstrIndex, format!("{name} names qstr {i}; the table has {n_qstr}"));
+            }
+            Operand::Const(a) if a.value >= n_obj => {
+                let i = a.value;
+                f.add(
+                    path,
+                    at,
+                    Check::ConstIndex,
+                    format!("{name} loads constant {i}; the table has {n_obj}"),
+                );
+            }
+            Operand::Child(a) if a.value >= n_children => {
+                let i = a.value;
+                let message = format!("{name} makes child {i}; this raw code has {n_children}");
+                f.add(path, at, Check::ChildIndex, message);
+            }
+            Operand::Jump(j) => scratch.jumps.push(PendingJump {
+                offset: ins.offset,
+                opcode: ins.opcode,
+                target: j.target,
+                finding: f.list.len(),
+            }),
+            _ => {}
+        }
+        if let Some(i) = ins.local_index().filter(|&i| i >= n_state) {
+            f.add(path, at, Check::LocalIndex, format!("{name} uses local {i}; n_state is {n_state}"));
+        }
+        last = Some(ins);
+    }
+
+    // Every start is known: the jumps are checked, and each bad one reported where it belongs.
+    scratch.joins.insert(0);
+    let mut inserted = 0;
+    for j in &scratch.jumps {
+        if let Some(t) = scratch.valid_target(j.target, code_len) {
+            scratch.joins.insert(t);
+            continue;
+        }
+        let finding = Finding {
+            path: path.clone(),
+            offset: Some(code_start + j.offset),
+            check: Check::JumpTarget,
+            message: format!(
+                "{} jumps to code offset {}, not the start of an instruction",
+                j.opcode, j.target
+            ),
+        };
+        f.list.insert(j.finding + inserted, finding);
+        inserted += 1;
+    }
+    Ok(last)
+}
+
+/// Checks the prelude against itself and the module (`bytecode` is false for native code).
+fn check_prelude(module: &Module<'_>, path: &Path, prelude: &Prelude, bytecode: bool, f: &mut Findings) {
     let s = &prelude.signature;
     let n_qstr = module.qstrs.len() as u64;
     let mut bad = |message: String| f.add(path, Some(0), Check::Prelude, message);
@@ -117,13 +226,13 @@ fn check_prelude(
         + u64::from(s.n_kwonly_args)
         + u64::from(flags.contains(ScopeFlags::VARARGS))
         + u64::from(flags.contains(ScopeFlags::VARKEYWORDS));
-    if func.is_some() && u64::from(s.n_state) < n_args.max(1) {
+    if bytecode && u64::from(s.n_state) < n_args.max(1) {
         bad(format!("n_state {} is too small for {n_args} argument slots", s.n_state));
     }
     if flags.bits() & !0x0f != 0 {
         bad(format!("scope flags {:#x} set bits beyond the four a prelude holds", flags.bits()));
     }
-    if func.is_none() && s.n_exc_stack != 0 {
+    if !bytecode && s.n_exc_stack != 0 {
         bad(format!("a native prelude has n_exc_stack {}, expected 0", s.n_exc_stack));
     }
     for (what, index) in std::iter::once(("simple name", prelude.simple_name.value))
@@ -133,7 +242,7 @@ fn check_prelude(
             f.add(path, Some(0), Check::QstrIndex, format!("{what} is qstr {index}; the table has {n_qstr}"));
         }
     }
-    if func.is_some() {
+    if bytecode {
         for &cell in &prelude.cells {
             if u32::from(cell) >= s.n_state {
                 f.add(

@@ -10,11 +10,11 @@
 
 mod container;
 mod function;
-mod stack;
+pub mod stack;
 
 use std::fmt;
 
-use crate::error::Path;
+use crate::error::{Path, Segment};
 use crate::module::Module;
 
 /// Which rule a finding breaks.
@@ -121,8 +121,10 @@ impl Findings {
 pub fn verify(module: &Module<'_>) -> Vec<Finding> {
     let mut findings = Findings { list: Vec::new() };
     container::check(module, &mut findings);
-    for (path, rc) in module.raw_codes() {
-        function::check(module, &path, rc, &mut findings);
-    }
+    let mut scratch = function::Scratch::default();
+    let mut path = Path(vec![Segment::Field("raw_code")]);
+    module
+        .raw_code
+        .walk(&mut path, &mut |path, rc| function::check(module, path, rc, &mut scratch, &mut findings));
     findings.list
 }

@@ -17,19 +17,22 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::bytecode::{BlockEffect, BytecodeFunction, Flow, Instruction, Opcode, StackDelta};
+use crate::bytecode::{BlockEffect, BytecodeView, Flow, Instruction, Opcode, StackDelta};
 use crate::error::Path;
 use crate::flags::ScopeFlags;
 use crate::limits::{MAX_BLOCK_DEPTH, MAX_VERIFY_STATES as MAX_STATES};
 use crate::module::Module;
 use crate::qstr::Qstr;
 
+use super::function::Scratch;
 use super::{Check, Findings};
 
 /// Slots at the top of the stack whose contents are tracked.
 const WINDOW: usize = 32;
 /// `BINARY_OP` number of the exception-match operator.
 const EXCEPTION_MATCH: u8 = 8;
+/// No state (the end of a list in [`StackScratch::arena`]).
+const NIL: usize = usize::MAX;
 
 /// What is known of a stack slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -70,28 +73,56 @@ struct State {
     /// Shared between the states that have the same blocks (most successors): cloning a state
     /// does not allocate.
     blocks: Rc<Vec<Block>>,
-    /// `tags[0]` is the top of the stack.
+    /// The tags of the top [`WINDOW`] slots, as a ring: the slot at depth `d` (0 = bottom) is
+    /// `tags[d % WINDOW]`. Slots above the top are always `Unknown`, so two states with the same
+    /// depth and the same known tags are equal.
     tags: [Tag; WINDOW],
 }
 
+fn slot(depth: u64) -> usize {
+    (depth % WINDOW as u64) as usize
+}
+
 impl State {
+    fn entry() -> Self {
+        State { stack: 0, blocks: Rc::default(), tags: [Tag::Unknown; WINDOW] }
+    }
+
+    /// The tag `i` slots below the top (0: the top).
+    fn top(&self, i: u64) -> Tag {
+        if i < self.stack && i < WINDOW as u64 { self.tags[slot(self.stack - 1 - i)] } else { Tag::Unknown }
+    }
+
+    /// Sets the tag `i` slots below the top (which must be on the stack).
+    fn set_top(&mut self, i: u64, tag: Tag) {
+        if i < self.stack {
+            self.tags[slot(self.stack - 1 - i)] = tag;
+        }
+    }
+
     fn push(&mut self, tag: Tag) {
-        self.tags.rotate_right(1);
-        self.tags[0] = tag;
+        self.tags[slot(self.stack)] = tag;
         self.stack += 1;
     }
 
     fn pop(&mut self) {
-        self.tags.rotate_left(1);
-        self.tags[WINDOW - 1] = Tag::Unknown;
         self.stack -= 1;
+        self.tags[slot(self.stack)] = Tag::Unknown;
+    }
+
+    /// Pops `n` items (at most the depth).
+    fn pop_n(&mut self, n: u64) {
+        let n = n.min(self.stack);
+        let tracked = n.min(WINDOW as u64);
+        for _ in 0..tracked {
+            self.pop();
+        }
+        self.stack -= n - tracked;
     }
 
     /// Applies a generic effect (pops checked by the caller); pushed slots are unknown.
     fn apply(&mut self, delta: StackDelta) {
-        for _ in 0..delta.pops.min(self.stack) {
-            self.pop();
-        }
+        self.pop_n(delta.pops);
         let pushes = delta.pushes;
         if pushes >= WINDOW as u64 {
             self.tags = [Tag::Unknown; WINDOW];
@@ -113,30 +144,37 @@ struct Ctx<'p> {
     n_exc: u64,
 }
 
+/// The analysis's buffers, kept between functions.
+#[derive(Default)]
+pub(super) struct StackScratch {
+    /// Per code offset, the last state stored there (an index into `arena`), or [`NIL`]; all
+    /// [`NIL`] between functions.
+    head: Vec<usize>,
+    /// The offsets whose `head` was set, to clear them afterwards.
+    touched: Vec<usize>,
+    /// Every state stored, with the index of the previous one stored at the same offset.
+    arena: Vec<(State, usize)>,
+    /// States still to follow: (code offset, index into `arena`).
+    queue: VecDeque<(usize, usize)>,
+    /// The successors of the instruction being run, when there is more than the next one.
+    out: Vec<(Edge, State)>,
+}
+
 pub(super) fn check(
     module: &Module<'_>,
     path: &Path,
-    func: &BytecodeFunction,
-    code_start: usize,
-    code_len: usize,
-    boundaries: &[bool],
+    view: &BytecodeView<'_>,
+    scratch: &mut Scratch,
     f: &mut Findings,
 ) {
-    let n = func.instructions.len();
-    if n == 0 {
+    let code_len = view.code().len();
+    if code_len == 0 {
         return;
     }
-    let mut index_at = vec![usize::MAX; code_len + 1];
-    for (k, ins) in func.instructions.iter().enumerate() {
-        if let Some(slot) = index_at.get_mut(ins.offset) {
-            *slot = k;
-        }
-    }
-    let target_index = |ins: &Instruction| -> Option<usize> {
-        let t = usize::try_from(ins.jump()?.target).ok()?;
-        (t < code_len && boundaries[t]).then(|| index_at[t])
-    };
-    let s = &func.prelude.signature;
+    let Scratch { starts, joins, stack: buffers, .. } = scratch;
+    let valid_target =
+        |target: i64| usize::try_from(target).ok().filter(|&t| t < code_len && starts.contains(t));
+    let s = &view.prelude.signature;
     let flags = s.scope_flags;
     // The stack grows up from the bottom of the state array and the locals sit at its top; the
     // argument and cell slots are live from entry, so the stack must stay below them. (Other
@@ -145,79 +183,72 @@ pub(super) fn check(
         + u64::from(s.n_kwonly_args)
         + u64::from(flags.contains(ScopeFlags::VARARGS))
         + u64::from(flags.contains(ScopeFlags::VARKEYWORDS));
-    let live = func.prelude.cells.iter().map(|&c| u64::from(c) + 1).fold(n_args, u64::max);
+    let live = view.prelude.cells.iter().map(|&c| u64::from(c) + 1).fold(n_args, u64::max);
     let ctx = Ctx {
         path,
-        code_start,
+        code_start: view.code_start(),
         room: u64::from(s.n_state).saturating_sub(live),
         n_state: u64::from(s.n_state),
         n_exc: u64::from(s.n_exc_stack),
     };
 
-    // Every state reached, kept once in `arena`; per instruction, a list through the arena
-    // (`head[k]`, then each entry's link) and its length. The queue holds arena indices, so a
-    // state is stored once and never cloned to be queued.
-    const NIL: usize = usize::MAX;
-    let mut head = vec![NIL; n];
-    let mut count = vec![0u8; n];
-    let mut arena: Vec<(State, usize)> = Vec::with_capacity(n);
-    arena.push((State { stack: 0, blocks: Rc::default(), tags: [Tag::Unknown; WINDOW] }, NIL));
+    let StackScratch { head, touched, arena, queue, out } = buffers;
+    if head.len() < code_len {
+        head.resize(code_len, NIL);
+    }
+    arena.clear();
+    queue.clear();
+    out.clear();
+    touched.clear();
+    arena.push((State::entry(), NIL));
     head[0] = 0;
-    count[0] = 1;
-    let mut queue = VecDeque::from([(0usize, 0usize)]);
-    let mut reported = std::collections::HashSet::new();
+    touched.push(0);
+    queue.push_back((0, 0));
+    // Each check is reported once per function.
+    let mut reported = 0u32;
     let mut report = |check: Check, at: usize, message: String, f: &mut Findings| {
-        if reported.insert(check) {
+        let bit = 1u32 << (check as u32);
+        if reported & bit == 0 {
+            reported |= bit;
             f.add(ctx.path, Some(ctx.code_start + at), check, message);
         }
     };
 
-    // Join points: the entry and every jump or handler target. Any other instruction is only
-    // reached by falling through from the one before, so a state that falls through into it is
-    // followed at once, without being stored, compared or queued.
-    let mut join = vec![false; n];
-    join[0] = true;
-    for ins in &func.instructions {
-        if let Some(t) = target_index(ins) {
-            join[t] = true;
-        }
-    }
-
-    let mut out = Vec::new();
     while let Some((start, id)) = queue.pop_front() {
-        let mut k = start;
         let mut state = arena[id].0.clone();
-        loop {
-            let ins = &func.instructions[k];
-            step(module, &ctx, ins, &state, &mut out, &mut |c, m| report(c, ins.offset, m, f));
-            if let [(Edge::Next, s)] = out.as_slice() {
-                let fast = k + 1 < n
-                    && !join[k + 1]
-                    && s.stack <= ctx.room
-                    && s.blocks.len() as u64 <= ctx.n_exc
-                    && s.blocks.len() <= MAX_BLOCK_DEPTH;
+        WALKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Straight-line code: the state is updated in place until the instruction has other
+        // successors than the next one, or the next one is a join point (where states are kept).
+        let mut code = view.instructions_from(start);
+        let ins = loop {
+            // Every offset reached is an instruction start that the first pass decoded.
+            let Some(Ok(ins)) = code.next() else { break None };
+            if step(module, &ctx, &ins, &mut state, out, &mut |c, m| report(c, ins.offset, m, f)) {
+                let next = code.code_offset();
+                let fast = next < code_len
+                    && !joins.contains(next)
+                    && state.stack <= ctx.room
+                    && state.blocks.len() as u64 <= ctx.n_exc
+                    && state.blocks.len() <= MAX_BLOCK_DEPTH;
                 if fast {
-                    state = out.pop().map(|(_, s)| s).unwrap_or(state);
-                    k += 1;
                     continue;
                 }
+                out.push((Edge::Next, state));
             }
-            break;
-        }
-        let ins = &func.instructions[k];
+            break Some(ins);
+        };
+        let Some(ins) = ins else { continue };
         for (edge, next_state) in out.drain(..) {
             let next = match edge {
-                Edge::Next => k + 1,
-                Edge::Target => match target_index(ins) {
+                Edge::Next => ins.offset + ins.encoded_len(),
+                Edge::Target => match ins.jump().and_then(|j| valid_target(j.target)) {
                     Some(t) => t,
                     None => continue, // reported as a bad jump target
                 },
-                Edge::Handler(at) => {
-                    match usize::try_from(at).ok().filter(|&t| t < code_len && boundaries[t]) {
-                        Some(t) => index_at[t],
-                        None => continue, // reported with the SETUP opcode
-                    }
-                }
+                Edge::Handler(handler) => match valid_target(handler) {
+                    Some(t) => t,
+                    None => continue, // reported with the SETUP opcode
+                },
             };
             if next_state.stack > ctx.room {
                 report(
@@ -234,7 +265,7 @@ pub(super) fn check(
                 );
                 continue;
             }
-            if next >= n {
+            if next >= code_len {
                 continue; // reported as falling off the end
             }
             if next_state.blocks.len() as u64 > ctx.n_exc || next_state.blocks.len() > MAX_BLOCK_DEPTH {
@@ -251,27 +282,33 @@ pub(super) fn check(
                 );
                 continue;
             }
-            let mut at = head[next];
-            while at != NIL && arena[at].0 != next_state {
-                at = arena[at].1;
+            let (mut seen, mut count) = (head[next], 0);
+            while seen != NIL && arena[seen].0 != next_state {
+                seen = arena[seen].1;
+                count += 1;
             }
-            if at != NIL {
+            if seen != NIL {
                 continue; // seen
             }
-            if usize::from(count[next]) >= MAX_STATES {
+            if count >= MAX_STATES {
                 report(
                     Check::StackMismatch,
-                    func.instructions[next].offset,
+                    next,
                     format!("reached with more than {MAX_STATES} different stack states"),
                     f,
                 );
                 continue;
             }
+            if head[next] == NIL {
+                touched.push(next);
+            }
             arena.push((next_state, head[next]));
             head[next] = arena.len() - 1;
-            count[next] += 1;
             queue.push_back((next, arena.len() - 1));
         }
+    }
+    for &t in touched.iter() {
+        head[t] = NIL;
     }
 }
 
@@ -288,35 +325,40 @@ enum Edge {
 /// jump destination, and the small-int marker).
 fn unwind_entry(blocks: Vec<Block>) -> Option<(Edge, State)> {
     let block = *blocks.last()?;
-    let mut tags = [Tag::Unknown; WINDOW];
-    tags[0] = Tag::Marker;
-    Some((Edge::Handler(block.handler), State { stack: block.saved + 2, blocks: Rc::new(blocks), tags }))
+    let mut state = State { stack: block.saved + 1, blocks: Rc::new(blocks), tags: [Tag::Unknown; WINDOW] };
+    state.push(Tag::Marker);
+    Some((Edge::Handler(block.handler), state))
 }
 
-/// The successors of `ins` from `state`; problems go to `bad`.
+/// Runs `ins` from `state`. Returns true when execution can only continue with the next
+/// instruction, `state` then being the state there; otherwise the successors are in `out` (none
+/// when the function leaves or a problem was reported to `bad`).
 fn step(
     module: &Module<'_>,
     ctx: &Ctx<'_>,
     ins: &Instruction,
-    state: &State,
+    state: &mut State,
     out: &mut Vec<(Edge, State)>,
     bad: &mut dyn FnMut(Check, String),
-) {
+) -> bool {
     let info = ins.info();
     // Displays as its upstream name; formatted only when a finding is reported.
     let name = ins.opcode;
     if info.flow == Flow::Invalid {
-        return; // reported as an unassigned opcode
+        return false; // reported as an unassigned opcode
     }
     let delta = ins.stack_effect();
     if delta.pops > state.stack {
         bad(Check::StackUnderflow, format!("{name} pops {} with {} on the stack", delta.pops, state.stack));
-        return;
+        return false;
     }
     let after_depth = (state.stack - delta.pops).saturating_add(delta.pushes);
     // WITH_CLEANUP in the unwind case has one more item below and uses one slot less above it.
-    let scratch =
-        if ins.opcode == Opcode::WITH_CLEANUP && state.tags[0] == Tag::Marker { 1 } else { info.scratch };
+    let scratch = if info.scratch != 0 && ins.opcode == Opcode::WITH_CLEANUP && state.top(0) == Tag::Marker {
+        1
+    } else {
+        info.scratch
+    };
     let high = state.stack.max(after_depth).saturating_add(u64::from(scratch));
     if high > ctx.room {
         bad(
@@ -326,56 +368,63 @@ fn step(
                 ctx.n_state, ctx.room
             ),
         );
-        return;
+        return false;
     }
-    let t = state.tags;
-    let mut next = state.clone();
     match ins.opcode {
-        Opcode::DUP_TOP => next.push(t[0]),
+        // Opcodes that only move or make values the analysis follows; all continue with the next
+        // instruction.
+        Opcode::DUP_TOP => state.push(state.top(0)),
         Opcode::DUP_TOP_TWO => {
-            next.push(t[1]);
-            next.push(t[0]);
+            let (t0, t1) = (state.top(0), state.top(1));
+            state.push(t1);
+            state.push(t0);
         }
-        Opcode::ROT_TWO => next.tags.swap(0, 1),
+        Opcode::ROT_TWO => {
+            let (t0, t1) = (state.top(0), state.top(1));
+            state.set_top(0, t1);
+            state.set_top(1, t0);
+        }
         Opcode::ROT_THREE => {
-            next.tags[0] = t[1];
-            next.tags[1] = t[2];
-            next.tags[2] = t[0];
+            let (t0, t1, t2) = (state.top(0), state.top(1), state.top(2));
+            state.set_top(0, t1);
+            state.set_top(1, t2);
+            state.set_top(2, t0);
         }
-        Opcode::POP_TOP => next.pop(),
-        Opcode::LOAD_CONST_NONE => next.push(Tag::None),
-        Opcode::LOAD_CONST_FALSE => next.push(Tag::Bool(false)),
-        Opcode::LOAD_CONST_TRUE => next.push(Tag::Bool(true)),
+        Opcode::POP_TOP => state.pop(),
+        Opcode::LOAD_CONST_NONE => state.push(Tag::None),
+        Opcode::LOAD_CONST_FALSE => state.push(Tag::Bool(false)),
+        Opcode::LOAD_CONST_TRUE => state.push(Tag::Bool(true)),
         Opcode::LOAD_GLOBAL | Opcode::LOAD_NAME => {
             let is_base = ins
                 .qstr_index()
                 .and_then(|i| module.qstrs.get(usize::try_from(i).ok()?))
                 .and_then(Qstr::bytes)
                 .is_some_and(|b| b == b"BaseException");
-            next.push(if is_base { Tag::BaseException } else { Tag::Unknown });
+            state.push(if is_base { Tag::BaseException } else { Tag::Unknown });
         }
         op if op.0 == crate::bytecode::opcode::BINARY_OP_MULTI + EXCEPTION_MATCH => {
-            let result = match (t[1], t[0]) {
+            let result = match (state.top(1), state.top(0)) {
                 (Tag::Exc, Tag::BaseException) => Tag::Bool(true),
                 (Tag::Marker | Tag::None | Tag::Bool(_), _) => Tag::Bool(false),
                 _ => Tag::Unknown,
             };
-            next.pop();
-            next.pop();
-            next.push(result);
+            state.pop();
+            state.pop();
+            state.push(result);
         }
         Opcode::POP_JUMP_IF_TRUE | Opcode::POP_JUMP_IF_FALSE => {
-            next.pop();
+            let t0 = state.top(0);
+            state.pop();
             let jump_when = ins.opcode == Opcode::POP_JUMP_IF_TRUE;
-            match t[0] {
-                Tag::Bool(b) if b == jump_when => out.push((Edge::Target, next)),
-                Tag::Bool(_) => out.push((Edge::Next, next)),
+            match t0 {
+                Tag::Bool(b) if b == jump_when => out.push((Edge::Target, state.clone())),
+                Tag::Bool(_) => return true,
                 _ => {
-                    out.push((Edge::Target, next.clone()));
-                    out.push((Edge::Next, next));
+                    out.push((Edge::Target, state.clone()));
+                    out.push((Edge::Next, state.clone()));
                 }
             }
-            return;
+            return false;
         }
         Opcode::SETUP_EXCEPT | Opcode::SETUP_FINALLY | Opcode::SETUP_WITH => {
             let kind = match ins.opcode {
@@ -384,54 +433,53 @@ fn step(
                 _ => BlockKind::With,
             };
             // The level the block saves, and the stack at that level.
-            let mut base = state.clone();
+            let mut handler = state.clone();
             if kind == BlockKind::With {
-                base.pop();
-                base.push(Tag::Unknown); // __exit__
-                base.push(Tag::Unknown); // the context manager
+                handler.pop();
+                handler.push(Tag::Unknown); // __exit__
+                handler.push(Tag::Unknown); // the context manager
             }
-            let saved = base.stack;
+            let saved = handler.stack;
             let handler_at = ins.jump().map_or(i64::MAX, |j| j.target);
-            let mut handler = base.clone();
-            Rc::make_mut(&mut handler.blocks).push(Block { kind, saved, handler: handler_at });
-            let mut on_exception = handler.clone();
-            on_exception.push(Tag::Exc);
-            out.push((Edge::Target, on_exception));
-            next.apply(delta);
-            Rc::make_mut(&mut next.blocks).push(Block { kind, saved, handler: handler_at });
-            out.push((Edge::Next, next));
-            return;
+            let block = Block { kind, saved, handler: handler_at };
+            Rc::make_mut(&mut handler.blocks).push(block);
+            handler.push(Tag::Exc);
+            out.push((Edge::Target, handler));
+            state.apply(delta);
+            Rc::make_mut(&mut state.blocks).push(block);
+            out.push((Edge::Next, state.clone()));
+            return false;
         }
         Opcode::POP_EXCEPT_JUMP => {
-            if Rc::make_mut(&mut next.blocks).pop().is_none() {
+            if Rc::make_mut(&mut state.blocks).pop().is_none() {
                 bad(Check::ExceptionStack, format!("{name} pops a handler that is not there"));
-                return;
+                return false;
             }
-            out.push((Edge::Target, next));
-            return;
+            out.push((Edge::Target, state.clone()));
+            return false;
         }
         Opcode::END_FINALLY => {
-            match t[0] {
+            match state.top(0) {
                 Tag::None | Tag::NoneOrExc => {}
-                Tag::Exc | Tag::Marker => return, // re-raises, or returns / unwinds as recorded
+                Tag::Exc | Tag::Marker => return false, // re-raises, or returns / unwinds as recorded
                 _ => {
                     bad(
                         Check::StackMismatch,
                         format!("{name} may see a value that is not None, an exception or a VM marker"),
                     );
-                    return;
+                    return false;
                 }
             }
-            next.pop();
-            if Rc::make_mut(&mut next.blocks).pop().is_none() {
+            state.pop();
+            if Rc::make_mut(&mut state.blocks).pop().is_none() {
                 bad(Check::ExceptionStack, format!("{name} pops a handler that is not there"));
-                return;
+                return false;
             }
-            out.push((Edge::Next, next));
-            return;
+            return true;
         }
         Opcode::WITH_CLEANUP => {
-            let result = match t[0] {
+            let (t0, t1) = (state.top(0), state.top(1));
+            let result = match t0 {
                 Tag::None => Tag::None,
                 Tag::Exc => Tag::NoneOrExc,
                 Tag::Marker => Tag::Marker,
@@ -440,33 +488,31 @@ fn step(
                         Check::StackMismatch,
                         format!("{name} may see a value that is not None, an exception or a VM marker"),
                     );
-                    return;
+                    return false;
                 }
             };
             if result == Tag::Marker {
-                // __exit__, ctx_mgr, dest, marker -> dest, marker
                 if state.stack < 4 {
                     bad(Check::StackUnderflow, format!("{name} pops 4 with {} on the stack", state.stack));
-                    return;
+                    return false;
                 }
-                // (__exit__, ctx_mgr, dest, marker) -> (dest, marker): drop slots 2 and 3.
-                next.tags.copy_within(4.., 2);
-                next.tags[WINDOW - 2..].fill(Tag::Unknown);
-                next.stack -= 2;
+                // (__exit__, ctx_mgr, dest, marker) -> (dest, marker): drop the two below the top two.
+                state.pop_n(4);
+                state.push(t1);
+                state.push(t0);
             } else {
-                next.apply(delta);
-                next.tags[0] = result;
+                state.apply(delta);
+                state.set_top(0, result);
             }
-            out.push((Edge::Next, next));
-            return;
+            return true;
         }
         Opcode::UNWIND_JUMP => {
             let x = ins.extra.unwrap_or(0);
             let mut depth = state.stack;
             for _ in 0..(x & 0x7f) {
-                let Some(block) = Rc::make_mut(&mut next.blocks).pop() else {
+                let Some(block) = Rc::make_mut(&mut state.blocks).pop() else {
                     bad(Check::ExceptionStack, format!("{name} unwinds a handler that is not there"));
-                    return;
+                    return false;
                 };
                 if block.kind == BlockKind::Except {
                     continue;
@@ -480,7 +526,7 @@ fn step(
                             Check::StackMismatch,
                             format!("{name} leaves a running handler at the wrong level"),
                         );
-                        return;
+                        return false;
                     }
                 } else if depth != block.saved {
                     bad(
@@ -490,9 +536,9 @@ fn step(
                             block.saved
                         ),
                     );
-                    return;
+                    return false;
                 } else {
-                    let mut blocks = Vec::clone(&next.blocks);
+                    let mut blocks = Vec::clone(&state.blocks);
                     blocks.push(block);
                     out.extend(unwind_entry(blocks));
                 }
@@ -503,17 +549,14 @@ fn step(
             if x & 0x80 != 0 {
                 let Some(d) = depth.checked_sub(u64::from(crate::bytecode::opcode::ITER_BUF_SLOTS)) else {
                     bad(Check::StackUnderflow, format!("{name} drops an iterator that is not there"));
-                    return;
+                    return false;
                 };
                 depth = d;
             }
             // Unwinding only takes items off the top: what lies below keeps its tags.
-            for _ in 0..(state.stack - depth).min(WINDOW as u64) {
-                next.pop();
-            }
-            next.stack = depth;
-            out.push((Edge::Target, next));
-            return;
+            state.pop_n(state.stack - depth);
+            out.push((Edge::Target, state.clone()));
+            return false;
         }
         Opcode::RETURN_VALUE => {
             // Every finally/with handler not yet running is run on the way out, innermost first.
@@ -522,31 +565,52 @@ fn step(
                     out.extend(unwind_entry(state.blocks[..=k].to_vec()));
                 }
             }
-            return;
+            return false;
         }
-        _ => next.apply(delta),
+        _ => return generic(ins, delta, state, out, bad),
     }
-    // Generic control flow.
-    let falls_through = matches!(info.flow, Flow::Next | Flow::Branch);
-    if matches!(info.flow, Flow::Jump | Flow::Branch) {
-        let branch = ins.branch_stack_effect().unwrap_or(delta);
-        if branch.pops > state.stack {
-            bad(
-                Check::StackUnderflow,
-                format!("{name} pops {} at its target with {}", branch.pops, state.stack),
-            );
-            return;
+    true
+}
+
+/// The other opcodes: the table's stack effect, and its control flow.
+fn generic(
+    ins: &Instruction,
+    delta: StackDelta,
+    state: &mut State,
+    out: &mut Vec<(Edge, State)>,
+    bad: &mut dyn FnMut(Check, String),
+) -> bool {
+    let info = ins.info();
+    let name = ins.opcode;
+    match info.flow {
+        Flow::Jump | Flow::Branch => {
+            let branch = ins.branch_stack_effect().unwrap_or(delta);
+            if branch.pops > state.stack {
+                bad(
+                    Check::StackUnderflow,
+                    format!("{name} pops {} at its target with {}", branch.pops, state.stack),
+                );
+                return false;
+            }
+            let mut target = state.clone();
+            target.apply(branch);
+            if info.blocks == BlockEffect::Pop {
+                Rc::make_mut(&mut target.blocks).pop();
+            }
+            out.push((Edge::Target, target));
+            if info.flow == Flow::Branch {
+                state.apply(delta);
+                out.push((Edge::Next, state.clone()));
+            }
+            false
         }
-        let mut target = state.clone();
-        target.apply(branch);
-        match info.blocks {
-            BlockEffect::Pop => _ = Rc::make_mut(&mut target.blocks).pop(),
-            BlockEffect::None => {}
-            _ => {}
+        Flow::Next => {
+            state.apply(delta);
+            true
         }
-        out.push((Edge::Target, target));
-    }
-    if falls_through {
-        out.push((Edge::Next, next));
+        _ => false,
     }
 }
+
+pub static STEPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+pub static WALKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

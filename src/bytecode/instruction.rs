@@ -2,6 +2,7 @@
 //! label jumps refer to).
 
 use super::error::{BytecodeEncodeError, BytecodeError};
+use super::op::Op;
 use super::opcode::{Format, Multi, OpInfo, Opcode, OperandKind, StackDelta};
 use super::operand::{IntArg, Jump, JumpWidth, Operand, UintArg, decode_jump};
 use super::reader::Reader;
@@ -165,68 +166,40 @@ impl Instruction {
         }
     }
 
-    /// The shapes almost every instruction has, decoded without the reader: operands of one or two
-    /// bytes without padding. `None` for anything else (longer or padded operands, truncation),
-    /// which [`Instruction::decode_any`] handles; both give the same instruction.
+    /// The shapes almost every instruction has (see [`Op::decode_common`]): operands of one or two
+    /// bytes without padding. `None` for anything else, which [`Instruction::decode_any`] handles;
+    /// both give the same instruction.
     #[inline]
     fn decode_common(bytes: &[u8], offset: usize) -> Option<(Instruction, usize)> {
-        let (&op, rest) = bytes.split_first()?;
-        let opcode = Opcode(op);
-        let info = opcode.info();
-        let (operand, len) = match info.format {
-            Format::Byte => (Operand::None, 0),
-            Format::Qstr | Format::VarUint => {
-                let (value, len) = match *rest {
-                    [b0, ..] if b0 & 0x80 == 0 => (u64::from(b0), 1),
-                    // 0x80 first would be padding.
-                    [b0, b1, ..] if b0 != 0x80 && b1 & 0x80 == 0 => {
-                        ((u64::from(b0 & 0x7f) << 7) | u64::from(b1), 2)
-                    }
-                    _ => return None,
+        // Decoded as if at offset 0: a jump's target moves by `offset`.
+        let op = Op::decode_common(bytes, 0)?;
+        let info = op.info();
+        let arg = UintArg { value: op.arg, pad: 0 };
+        let operand = match (info.format, info.operand) {
+            (Format::Byte, _) => Operand::None,
+            (Format::Qstr, _) => Operand::Qstr(arg),
+            (Format::Offset, _) => {
+                let width = if usize::from(op.len) - usize::from(info.extra_byte) == 2 {
+                    JumpWidth::One
+                } else {
+                    JumpWidth::Two
                 };
-                let arg = UintArg { value, pad: 0 };
-                let operand = match (info.format, info.operand) {
-                    (Format::Qstr, _) => Operand::Qstr(arg),
-                    (_, OperandKind::SmallInt) => {
-                        // One byte only: a longer signed value may be padded.
-                        let b0 = *rest.first()?;
-                        if len != 1 {
-                            return None;
-                        }
-                        let value = if b0 & 0x40 != 0 { i64::from(b0) - 0x80 } else { i64::from(b0) };
-                        Operand::SmallInt(IntArg { value, pad: 0 })
-                    }
-                    (_, OperandKind::Const) => Operand::Const(arg),
-                    (_, OperandKind::Child) => Operand::Child(arg),
-                    (_, OperandKind::Local) => Operand::Local(arg),
-                    _ => Operand::Uint(arg),
-                };
-                (operand, len)
+                Operand::Jump(Jump { target: op.arg as i64 + offset as i64, width })
             }
-            Format::Offset => {
-                let signed = matches!(info.operand, OperandKind::Jump { signed: true });
-                let b0 = *rest.first()?;
-                let width = if b0 & 0x80 == 0 { JumpWidth::One } else { JumpWidth::Two };
-                let (relative, width) = decode_jump(rest.get(..width.byte_len())?, signed)?;
-                let after = (offset + 1 + width.byte_len()) as i64;
-                (Operand::Jump(Jump { target: after + relative, width }), width.byte_len())
-            }
+            (_, OperandKind::SmallInt) => Operand::SmallInt(IntArg { value: op.arg as i64, pad: 0 }),
+            (_, OperandKind::Const) => Operand::Const(arg),
+            (_, OperandKind::Child) => Operand::Child(arg),
+            (_, OperandKind::Local) => Operand::Local(arg),
+            _ => Operand::Uint(arg),
         };
-        let mut len = 1 + len;
-        let extra = if info.extra_byte {
-            let x = *bytes.get(len)?;
-            len += 1;
-            Some(x)
-        } else {
-            None
-        };
-        Some((Instruction { offset, opcode, operand, extra }, len))
+        let extra = info.extra_byte.then_some(op.extra);
+        Some((Instruction { offset, opcode: op.opcode, operand, extra }, usize::from(op.len)))
     }
 
     /// Decodes any instruction, with the error of the field that does not decode.
     #[cold]
     #[inline(never)]
-    fn decode_any(r: &mut Reader<'_>, code_start: usize) -> Result<Instruction, BytecodeError> {
+    pub(crate) fn decode_any(r: &mut Reader<'_>, code_start: usize) -> Result<Instruction, BytecodeError> {
         let offset = r.offset() - code_start;
         let opcode = Opcode(r.byte("opcode")?);
         let info = opcode.info();

@@ -19,6 +19,7 @@ mod error;
 mod function;
 mod instruction;
 mod line_table;
+mod op;
 mod operand;
 mod prelude;
 mod reader;
@@ -31,6 +32,7 @@ pub use error::{BytecodeEncodeError, BytecodeError, BytecodeErrorKind};
 pub use function::{BytecodeFunction, Encoded, Layout};
 pub use instruction::Instruction;
 pub use line_table::{LineEntry, LineForm, LineTable};
+pub use op::Op;
 pub use opcode::{
     BlockEffect, Flow, Format, Multi, OpInfo, Opcode, OperandKind, StackDelta, StackEffect, StackRule,
 };

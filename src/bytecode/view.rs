@@ -7,6 +7,7 @@
 use super::error::BytecodeError;
 use super::instruction::Instruction;
 use super::line_table::LineTable;
+use super::op::Op;
 use super::prelude::Prelude;
 use super::reader::Reader;
 
@@ -59,6 +60,13 @@ impl<'a> BytecodeView<'a> {
             code_start: self.code_start,
             failed: false,
         }
+    }
+
+    /// The instruction at code offset `offset` (which should be the start of one), in the compact
+    /// read-only form.
+    #[inline]
+    pub fn op_at(&self, offset: usize) -> Result<Op, BytecodeError> {
+        Op::decode(self.code, offset, self.code_start)
     }
 
     /// The instructions from code offset `offset` (which should be the start of one) to the end.

@@ -45,7 +45,8 @@ pub(super) fn check(module: &Module<'_>, f: &mut Findings) {
     if h.reserved_bit {
         f.add(&top, None, Check::Header, "feature-byte bit 7 is reserved and must be 0".into());
     }
-    let has_native = module.raw_codes().iter().any(|(_, rc)| rc.kind != Kind::Bytecode);
+    let mut has_native = false;
+    module.raw_code.walk(&mut Path::default(), &mut |_, rc| has_native |= rc.kind != Kind::Bytecode);
     if has_native && !h.is_native() {
         f.add(&top, None, Check::Header, "native code in a file whose header says bytecode only".into());
     }
@@ -71,9 +72,8 @@ pub(super) fn check(module: &Module<'_>, f: &mut Findings) {
         path.pop();
     }
 
-    for (path, rc) in module.raw_codes() {
-        check_native(module, &path, rc, f);
-    }
+    let mut path = Path(vec![Segment::Field("raw_code")]);
+    module.raw_code.walk(&mut path, &mut |path, rc| check_native(module, path, rc, f));
 }
 
 fn check_object(obj: &Object<'_>, path: &mut Path, f: &mut Findings) {

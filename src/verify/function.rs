@@ -7,14 +7,14 @@
 //! reused from one function to the next.
 
 use crate::bytecode::{
-    BytecodeError, BytecodeView, Flow, Instruction, NativePrelude, Opcode, Operand, Prelude,
+    BytecodeError, BytecodeView, Flow, Format, NativePrelude, Op, Opcode, OperandKind, Prelude,
 };
 use crate::error::Path;
 use crate::flags::ScopeFlags;
 use crate::module::Module;
 use crate::raw_code::{Kind, RawCode};
 
-use super::stack::StackScratch;
+use super::stack::{Plain, StackScratch};
 use super::{Check, Finding, Findings};
 
 /// A set of code offsets.
@@ -58,11 +58,22 @@ pub(super) struct Scratch {
     pub(super) starts: OffsetSet,
     /// Valid jump and handler targets, and the entry.
     pub(super) joins: OffsetSet,
+    /// The stack effect of each plain instruction, by code offset (see [`Plain`]).
+    pub(super) plain: Vec<Plain>,
     jumps: Vec<PendingJump>,
+    /// The qstr-table indices that name `BaseException`.
+    base_exception: Vec<u64>,
     pub(super) stack: StackScratch,
 }
 
 impl Scratch {
+    pub(super) fn new(module: &Module<'_>) -> Self {
+        let base_exception = module.qstrs.iter().enumerate();
+        let base_exception =
+            base_exception.filter(|(_, q)| q.bytes() == Some(b"BaseException")).map(|(i, _)| i as u64);
+        Scratch { base_exception: base_exception.collect(), ..Scratch::default() }
+    }
+
     /// Whether `target` is a code offset inside the code at which an instruction starts.
     pub(super) fn valid_target(&self, target: i64, code_len: usize) -> Option<usize> {
         usize::try_from(target).ok().filter(|&t| t < code_len && self.starts.contains(t))
@@ -137,7 +148,7 @@ fn check_instructions(
     view: &BytecodeView<'_>,
     scratch: &mut Scratch,
     f: &mut Findings,
-) -> Result<Option<Instruction>, BytecodeError> {
+) -> Result<Option<Op>, BytecodeError> {
     let code_start = view.code_start();
     let code_len = view.code().len();
     let n_qstr = module.qstrs.len() as u64;
@@ -147,23 +158,28 @@ fn check_instructions(
     scratch.starts.reset(code_len);
     scratch.joins.reset(code_len);
     scratch.jumps.clear();
+    if scratch.plain.len() < code_len {
+        scratch.plain.resize(code_len, Plain::default());
+    }
     let mut last = None;
-    for ins in view.instructions() {
-        let ins = ins?;
-        scratch.starts.insert(ins.offset);
-        let at = Some(code_start + ins.offset);
+    let mut offset = 0;
+    while offset < code_len {
+        let op = view.op_at(offset)?;
+        scratch.starts.insert(offset);
+        scratch.plain[offset] = Plain::of(&op, &scratch.base_exception);
+        let info = op.info();
+        let at = Some(code_start + offset);
         // Displays as its upstream name; formatted only when a finding is reported.
-        let name = ins.opcode;
-        if !ins.opcode.is_assigned() {
-            f.add(path, at, Check::Opcode, format!("opcode {:#04x} is not assigned", ins.opcode.0));
+        let name = op.opcode;
+        if !info.assigned {
+            f.add(path, at, Check::Opcode, format!("opcode {:#04x} is not assigned", op.opcode.0));
         }
-        match ins.operand {
-            Operand::Qstr(a) if a.value >= n_qstr => {
-                let i = a.value;
+        let i = op.arg;
+        match (info.format, info.operand) {
+            (Format::Qstr, _) if i >= n_qstr => {
                 f.add(path, at, Check::QstrIndex, format!("{name} names qstr {i}; the table has {n_qstr}"));
             }
-            Operand::Const(a) if a.value >= n_obj => {
-                let i = a.value;
+            (Format::VarUint, OperandKind::Const) if i >= n_obj => {
                 f.add(
                     path,
                     at,
@@ -171,23 +187,23 @@ fn check_instructions(
                     format!("{name} loads constant {i}; the table has {n_obj}"),
                 );
             }
-            Operand::Child(a) if a.value >= n_children => {
-                let i = a.value;
+            (Format::VarUint, OperandKind::Child) if i >= n_children => {
                 let message = format!("{name} makes child {i}; this raw code has {n_children}");
                 f.add(path, at, Check::ChildIndex, message);
             }
-            Operand::Jump(j) => scratch.jumps.push(PendingJump {
-                offset: ins.offset,
-                opcode: ins.opcode,
-                target: j.target,
+            (Format::Offset, _) => scratch.jumps.push(PendingJump {
+                offset,
+                opcode: op.opcode,
+                target: op.arg as i64,
                 finding: f.list.len(),
             }),
             _ => {}
         }
-        if let Some(i) = ins.local_index().filter(|&i| i >= n_state) {
+        if let Some(i) = op.local_index().filter(|&i| i >= n_state) {
             f.add(path, at, Check::LocalIndex, format!("{name} uses local {i}; n_state is {n_state}"));
         }
-        last = Some(ins);
+        last = Some(op);
+        offset = op.next_offset();
     }
 
     // Every start is known: the jumps are checked, and each bad one reported where it belongs.

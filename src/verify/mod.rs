@@ -121,7 +121,7 @@ impl Findings {
 pub fn verify(module: &Module<'_>) -> Vec<Finding> {
     let mut findings = Findings { list: Vec::new() };
     container::check(module, &mut findings);
-    let mut scratch = function::Scratch::default();
+    let mut scratch = function::Scratch::new(module);
     let mut path = Path(vec![Segment::Field("raw_code")]);
     module
         .raw_code

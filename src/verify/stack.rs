@@ -17,7 +17,7 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::bytecode::{BlockEffect, BytecodeView, Flow, Instruction, Opcode, StackDelta};
+use crate::bytecode::{BlockEffect, BytecodeView, Flow, Op, Opcode, StackDelta};
 use crate::error::Path;
 use crate::flags::ScopeFlags;
 use crate::limits::{MAX_BLOCK_DEPTH, MAX_VERIFY_STATES as MAX_STATES};
@@ -34,10 +34,11 @@ const EXCEPTION_MATCH: u8 = 8;
 /// No state (the end of a list in [`StackScratch::arena`]).
 const NIL: usize = usize::MAX;
 
-/// What is known of a stack slot.
+/// What is known of a stack slot (four bits of [`State::tags`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
 enum Tag {
-    Unknown,
+    Unknown = 0,
     None,
     /// An exception instance (pushed by the VM when it enters a handler).
     Exc,
@@ -45,9 +46,27 @@ enum Tag {
     NoneOrExc,
     /// The small-int marker of a return or unwind in progress (pushed by the VM).
     Marker,
-    Bool(bool),
+    True,
+    False,
     /// The class `BaseException` (every exception matches it).
     BaseException,
+}
+
+impl Tag {
+    const ALL: [Tag; 8] = [
+        Tag::Unknown,
+        Tag::None,
+        Tag::Exc,
+        Tag::NoneOrExc,
+        Tag::Marker,
+        Tag::True,
+        Tag::False,
+        Tag::BaseException,
+    ];
+
+    fn from_bits(bits: u128) -> Tag {
+        Tag::ALL.get(bits as usize).copied().unwrap_or(Tag::Unknown)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,64 +92,102 @@ struct State {
     /// Shared between the states that have the same blocks (most successors): cloning a state
     /// does not allocate.
     blocks: Rc<Vec<Block>>,
-    /// The tags of the top [`WINDOW`] slots, as a ring: the slot at depth `d` (0 = bottom) is
-    /// `tags[d % WINDOW]`. Slots above the top are always `Unknown`, so two states with the same
-    /// depth and the same known tags are equal.
-    tags: [Tag; WINDOW],
+    /// The tags of the top [`WINDOW`] slots, four bits each, the top in the lowest bits; slots
+    /// below the window (and above the bottom of the stack) are `Unknown` (0).
+    tags: u128,
 }
 
-fn slot(depth: u64) -> usize {
-    (depth % WINDOW as u64) as usize
+/// `bits << n`, 0 when `n` is 128 or more.
+fn shl(bits: u128, n: u64) -> u128 {
+    u32::try_from(n).ok().and_then(|n| bits.checked_shl(n)).unwrap_or(0)
+}
+
+/// `bits >> n`, 0 when `n` is 128 or more.
+fn shr(bits: u128, n: u64) -> u128 {
+    u32::try_from(n).ok().and_then(|n| bits.checked_shr(n)).unwrap_or(0)
 }
 
 impl State {
-    fn entry() -> Self {
-        State { stack: 0, blocks: Rc::default(), tags: [Tag::Unknown; WINDOW] }
+    fn entry(no_blocks: &Rc<Vec<Block>>) -> Self {
+        State { stack: 0, blocks: Rc::clone(no_blocks), tags: 0 }
     }
 
     /// The tag `i` slots below the top (0: the top).
     fn top(&self, i: u64) -> Tag {
-        if i < self.stack && i < WINDOW as u64 { self.tags[slot(self.stack - 1 - i)] } else { Tag::Unknown }
+        if i < self.stack && i < WINDOW as u64 {
+            Tag::from_bits(shr(self.tags, 4 * i) & 0xf)
+        } else {
+            Tag::Unknown
+        }
     }
 
     /// Sets the tag `i` slots below the top (which must be on the stack).
     fn set_top(&mut self, i: u64, tag: Tag) {
-        if i < self.stack {
-            self.tags[slot(self.stack - 1 - i)] = tag;
+        if i < self.stack && i < WINDOW as u64 {
+            self.tags = (self.tags & !(0xf << (4 * i))) | (u128::from(tag as u8) << (4 * i));
         }
     }
 
     fn push(&mut self, tag: Tag) {
-        self.tags[slot(self.stack)] = tag;
+        self.tags = (self.tags << 4) | u128::from(tag as u8);
         self.stack += 1;
     }
 
     fn pop(&mut self) {
-        self.stack -= 1;
-        self.tags[slot(self.stack)] = Tag::Unknown;
+        self.pop_n(1);
     }
 
     /// Pops `n` items (at most the depth).
     fn pop_n(&mut self, n: u64) {
         let n = n.min(self.stack);
-        let tracked = n.min(WINDOW as u64);
-        for _ in 0..tracked {
-            self.pop();
-        }
-        self.stack -= n - tracked;
+        self.tags = shr(self.tags, 4 * n);
+        self.stack -= n;
     }
 
     /// Applies a generic effect (pops checked by the caller); pushed slots are unknown.
     fn apply(&mut self, delta: StackDelta) {
         self.pop_n(delta.pops);
-        let pushes = delta.pushes;
-        if pushes >= WINDOW as u64 {
-            self.tags = [Tag::Unknown; WINDOW];
-            self.stack = self.stack.saturating_add(pushes);
-        } else {
-            for _ in 0..pushes {
-                self.push(Tag::Unknown);
-            }
+        self.tags = shl(self.tags, 4 * delta.pushes.min(WINDOW as u64));
+        self.stack = self.stack.saturating_add(delta.pushes);
+    }
+}
+
+/// The stack effect of a plain instruction, recorded by the first pass at each instruction start so
+/// that straight-line code is followed without decoding it again. Plain: execution continues with
+/// the next instruction, the values popped and pushed are nothing the analysis follows (no None,
+/// bool, exception or marker), and no handler block changes. Anything else is run by [`step`].
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Plain {
+    pops: u32,
+    pushes: u32,
+    scratch: u8,
+    /// The instruction's length; 0 if it is not plain.
+    len: u8,
+}
+
+impl Plain {
+    /// The record of `op`; `base_exception` lists the qstr indices that name `BaseException`.
+    pub(super) fn of(op: &Op, base_exception: &[u64]) -> Plain {
+        let info = op.info();
+        let followed = match op.opcode {
+            Opcode::DUP_TOP
+            | Opcode::DUP_TOP_TWO
+            | Opcode::ROT_TWO
+            | Opcode::ROT_THREE
+            | Opcode::LOAD_CONST_NONE
+            | Opcode::LOAD_CONST_FALSE
+            | Opcode::LOAD_CONST_TRUE
+            | Opcode::WITH_CLEANUP => true,
+            Opcode::LOAD_GLOBAL | Opcode::LOAD_NAME => base_exception.contains(&op.arg),
+            o => o.0 == crate::bytecode::opcode::BINARY_OP_MULTI + EXCEPTION_MATCH,
+        };
+        if followed || info.flow != Flow::Next {
+            return Plain::default();
+        }
+        let d = op.stack_effect();
+        match (u32::try_from(d.pops), u32::try_from(d.pushes)) {
+            (Ok(pops), Ok(pushes)) => Plain { pops, pushes, scratch: info.scratch, len: op.len },
+            _ => Plain::default(),
         }
     }
 }
@@ -158,6 +215,8 @@ pub(super) struct StackScratch {
     queue: VecDeque<(usize, usize)>,
     /// The successors of the instruction being run, when there is more than the next one.
     out: Vec<(Edge, State)>,
+    /// The empty block stack, shared by every entry state.
+    no_blocks: Rc<Vec<Block>>,
 }
 
 pub(super) fn check(
@@ -171,7 +230,7 @@ pub(super) fn check(
     if code_len == 0 {
         return;
     }
-    let Scratch { starts, joins, stack: buffers, .. } = scratch;
+    let Scratch { starts, joins, plain, stack: buffers, .. } = scratch;
     let valid_target =
         |target: i64| usize::try_from(target).ok().filter(|&t| t < code_len && starts.contains(t));
     let s = &view.prelude.signature;
@@ -192,7 +251,7 @@ pub(super) fn check(
         n_exc: u64::from(s.n_exc_stack),
     };
 
-    let StackScratch { head, touched, arena, queue, out } = buffers;
+    let StackScratch { head, touched, arena, queue, out, no_blocks } = buffers;
     if head.len() < code_len {
         head.resize(code_len, NIL);
     }
@@ -200,7 +259,7 @@ pub(super) fn check(
     queue.clear();
     out.clear();
     touched.clear();
-    arena.push((State::entry(), NIL));
+    arena.push((State::entry(no_blocks), NIL));
     head[0] = 0;
     touched.push(0);
     queue.push_back((0, 0));
@@ -219,14 +278,33 @@ pub(super) fn check(
         WALKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Straight-line code: the state is updated in place until the instruction has other
         // successors than the next one, or the next one is a join point (where states are kept).
-        let mut code = view.instructions_from(start);
+        let mut at = start;
         let ins = loop {
+            // A plain instruction whose checks pass is run from its record.
+            let p = plain[at];
+            if p.len != 0 && u64::from(p.pops) <= state.stack {
+                let base = state.stack - u64::from(p.pops);
+                let after = base + u64::from(p.pushes);
+                let high = state.stack.max(after);
+                if high + u64::from(p.scratch) <= ctx.room {
+                    state.tags = shl(shr(state.tags, 4 * u64::from(p.pops)), 4 * u64::from(p.pushes));
+                    state.stack = after;
+                    let next = at + usize::from(p.len);
+                    if next < code_len && !joins.contains(next) {
+                        at = next;
+                        continue;
+                    }
+                    let Ok(ins) = view.op_at(at) else { break None };
+                    out.push((Edge::Next, state));
+                    break Some(ins);
+                }
+            }
             // Every offset reached is an instruction start that the first pass decoded.
-            let Some(Ok(ins)) = code.next() else { break None };
+            let Ok(ins) = view.op_at(at) else { break None };
             if step(module, &ctx, &ins, &mut state, out, &mut |c, m| report(c, ins.offset, m, f)) {
-                let next = code.code_offset();
-                let fast = next < code_len
-                    && !joins.contains(next)
+                at = ins.next_offset();
+                let fast = at < code_len
+                    && !joins.contains(at)
                     && state.stack <= ctx.room
                     && state.blocks.len() as u64 <= ctx.n_exc
                     && state.blocks.len() <= MAX_BLOCK_DEPTH;
@@ -240,8 +318,8 @@ pub(super) fn check(
         let Some(ins) = ins else { continue };
         for (edge, next_state) in out.drain(..) {
             let next = match edge {
-                Edge::Next => ins.offset + ins.encoded_len(),
-                Edge::Target => match ins.jump().and_then(|j| valid_target(j.target)) {
+                Edge::Next => ins.next_offset(),
+                Edge::Target => match ins.jump_target().and_then(valid_target) {
                     Some(t) => t,
                     None => continue, // reported as a bad jump target
                 },
@@ -325,7 +403,7 @@ enum Edge {
 /// jump destination, and the small-int marker).
 fn unwind_entry(blocks: Vec<Block>) -> Option<(Edge, State)> {
     let block = *blocks.last()?;
-    let mut state = State { stack: block.saved + 1, blocks: Rc::new(blocks), tags: [Tag::Unknown; WINDOW] };
+    let mut state = State { stack: block.saved + 1, blocks: Rc::new(blocks), tags: 0 };
     state.push(Tag::Marker);
     Some((Edge::Handler(block.handler), state))
 }
@@ -336,7 +414,7 @@ fn unwind_entry(blocks: Vec<Block>) -> Option<(Edge, State)> {
 fn step(
     module: &Module<'_>,
     ctx: &Ctx<'_>,
-    ins: &Instruction,
+    ins: &Op,
     state: &mut State,
     out: &mut Vec<(Edge, State)>,
     bad: &mut dyn FnMut(Check, String),
@@ -392,8 +470,8 @@ fn step(
         }
         Opcode::POP_TOP => state.pop(),
         Opcode::LOAD_CONST_NONE => state.push(Tag::None),
-        Opcode::LOAD_CONST_FALSE => state.push(Tag::Bool(false)),
-        Opcode::LOAD_CONST_TRUE => state.push(Tag::Bool(true)),
+        Opcode::LOAD_CONST_FALSE => state.push(Tag::False),
+        Opcode::LOAD_CONST_TRUE => state.push(Tag::True),
         Opcode::LOAD_GLOBAL | Opcode::LOAD_NAME => {
             let is_base = ins
                 .qstr_index()
@@ -404,8 +482,8 @@ fn step(
         }
         op if op.0 == crate::bytecode::opcode::BINARY_OP_MULTI + EXCEPTION_MATCH => {
             let result = match (state.top(1), state.top(0)) {
-                (Tag::Exc, Tag::BaseException) => Tag::Bool(true),
-                (Tag::Marker | Tag::None | Tag::Bool(_), _) => Tag::Bool(false),
+                (Tag::Exc, Tag::BaseException) => Tag::True,
+                (Tag::Marker | Tag::None | Tag::True | Tag::False, _) => Tag::False,
                 _ => Tag::Unknown,
             };
             state.pop();
@@ -417,8 +495,10 @@ fn step(
             state.pop();
             let jump_when = ins.opcode == Opcode::POP_JUMP_IF_TRUE;
             match t0 {
-                Tag::Bool(b) if b == jump_when => out.push((Edge::Target, state.clone())),
-                Tag::Bool(_) => return true,
+                Tag::True | Tag::False if (t0 == Tag::True) == jump_when => {
+                    out.push((Edge::Target, state.clone()))
+                }
+                Tag::True | Tag::False => return true,
                 _ => {
                     out.push((Edge::Target, state.clone()));
                     out.push((Edge::Next, state.clone()));
@@ -440,7 +520,7 @@ fn step(
                 handler.push(Tag::Unknown); // the context manager
             }
             let saved = handler.stack;
-            let handler_at = ins.jump().map_or(i64::MAX, |j| j.target);
+            let handler_at = ins.jump_target().unwrap_or(i64::MAX);
             let block = Block { kind, saved, handler: handler_at };
             Rc::make_mut(&mut handler.blocks).push(block);
             handler.push(Tag::Exc);
@@ -507,7 +587,7 @@ fn step(
             return true;
         }
         Opcode::UNWIND_JUMP => {
-            let x = ins.extra.unwrap_or(0);
+            let x = ins.extra;
             let mut depth = state.stack;
             for _ in 0..(x & 0x7f) {
                 let Some(block) = Rc::make_mut(&mut state.blocks).pop() else {
@@ -574,7 +654,7 @@ fn step(
 
 /// The other opcodes: the table's stack effect, and its control flow.
 fn generic(
-    ins: &Instruction,
+    ins: &Op,
     delta: StackDelta,
     state: &mut State,
     out: &mut Vec<(Edge, State)>,

@@ -35,12 +35,25 @@ pub(crate) struct Decoder<'a> {
     options: DecodeOptions,
     pub(crate) path: Path,
     pub(crate) irregularities: Vec<Irregularity>,
+    /// How many irregularities were found, kept or not.
+    pub(crate) irregularity_count: usize,
+    /// How many to keep in `irregularities` (all by default; the view keeps the first only, so
+    /// that its memory does not grow with the input).
+    pub(crate) keep_irregularities: usize,
     pub(crate) spans: Option<Vec<FieldSpan>>,
 }
 
 impl<'a> Decoder<'a> {
     pub(crate) fn new(whole: &'a [u8], options: DecodeOptions) -> Self {
-        Decoder { whole, options, path: Path::default(), irregularities: Vec::new(), spans: None }
+        Decoder {
+            whole,
+            options,
+            path: Path::default(),
+            irregularities: Vec::new(),
+            irregularity_count: 0,
+            keep_irregularities: usize::MAX,
+            spans: None,
+        }
     }
 
     /// Records the field that starts at `from` and ends where `rest` begins.
@@ -71,6 +84,10 @@ impl<'a> Decoder<'a> {
         if self.options.strict {
             return Err(self.error(at, ErrorKind::Irregular(kind)));
         }
+        self.irregularity_count += 1;
+        if self.irregularities.len() >= self.keep_irregularities {
+            return Ok(());
+        }
         let offset = self.offset(at);
         self.irregularities.push(Irregularity { kind, offset, path: self.path.clone() });
         Ok(())
@@ -90,22 +107,36 @@ impl<'a> Decoder<'a> {
     #[inline]
     pub(crate) fn list<T>(
         &mut self,
-        mut i: &'a [u8],
+        i: &'a [u8],
         count: usize,
         segment: fn(usize) -> Segment,
         mut f: impl FnMut(&mut Self, &'a [u8]) -> DResult<'a, T>,
     ) -> DResult<'a, Vec<T>> {
         let mut items = Vec::with_capacity(count);
+        let (i, ()) = self.each(i, count, segment, |d, i| {
+            let (rest, item) = f(d, i)?;
+            items.push(item);
+            Ok((rest, ()))
+        })?;
+        Ok((i, items))
+    }
+
+    /// Like [`Decoder::list`], but keeps nothing: checks `count` entries with `f`.
+    #[inline]
+    pub(crate) fn each(
+        &mut self,
+        mut i: &'a [u8],
+        count: usize,
+        segment: fn(usize) -> Segment,
+        mut f: impl FnMut(&mut Self, &'a [u8]) -> DResult<'a, ()>,
+    ) -> DResult<'a, ()> {
         self.path.push(segment(0));
         for k in 0..count {
             if let Some(last) = self.path.0.last_mut() {
                 *last = segment(k);
             }
             match f(self, i) {
-                Ok((rest, item)) => {
-                    items.push(item);
-                    i = rest;
-                }
+                Ok((rest, ())) => i = rest,
                 Err(e) => {
                     self.path.pop();
                     return Err(e);
@@ -113,7 +144,7 @@ impl<'a> Decoder<'a> {
             }
         }
         self.path.pop();
-        Ok((i, items))
+        Ok((i, ()))
     }
 
     #[inline]

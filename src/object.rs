@@ -141,6 +141,7 @@ impl<'a> Object<'a> {
 
     /// Decodes one object up to its tuple items, if any: a tuple at `depth` (checked against
     /// [`MAX_TUPLE_DEPTH`]) gives its item count, the items following at depth `depth + 1`.
+    #[inline(always)]
     pub(crate) fn decode_head(d: &mut Decoder<'a>, i: &'a [u8], depth: usize) -> DResult<'a, Head<'a>> {
         let start = i;
         let (i, tag) = d.byte(i, "object tag")?;

@@ -179,6 +179,7 @@ impl<'a> RawCode<'a> {
     /// children: `kind_len`, `fun_data`, the native fields and the child count. What follows is
     /// `n_children` raw codes at `depth + 1`, then, when `flags` has `RELOC`, the relocation
     /// stream (which [`Head::kind`] does not hold).
+    #[inline(always)]
     pub(crate) fn decode_head(d: &mut Decoder<'a>, i: &'a [u8], depth: usize) -> DResult<'a, Head<'a>> {
         if depth >= MAX_RAW_CODE_DEPTH {
             return Err(d.error(i, ErrorKind::TooDeep { what: "raw code", limit: MAX_RAW_CODE_DEPTH }));

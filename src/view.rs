@@ -2,12 +2,13 @@
 //!
 //! [`Module`](crate::Module) is a tree: a node per qstr, object and raw code, which costs about the
 //! size of the file on real files but up to 64 bytes of model per input byte on hostile ones (a
-//! file of one-byte raw codes; more when decoding leniently records an irregularity per entry). [`parse`] runs the same decoders over the whole file with the same
-//! rules and reports the same [`Error`] (kind, offset and path) as [`Module::decode`](crate::Module::decode),
-//! but keeps only what the current nesting needs: its memory is bounded by
+//! file of one-byte raw codes; more when decoding leniently records an irregularity per entry).
+//! [`parse`] runs the same decoders over the whole file with the same rules and reports the same
+//! [`Error`] (kind, offset and path) as [`Module::decode`](crate::Module::decode), but keeps only
+//! what the current nesting needs: its memory is bounded by
 //! [`MAX_RAW_CODE_DEPTH`](crate::limits::MAX_RAW_CODE_DEPTH) and
-//! [`MAX_TUPLE_DEPTH`](crate::limits::MAX_TUPLE_DEPTH), whatever the size of the file. Irregularities
-//! are counted, and the first one is kept.
+//! [`MAX_TUPLE_DEPTH`](crate::limits::MAX_TUPLE_DEPTH), whatever the size of the file.
+//! Irregularities are counted, and the first one is kept.
 //!
 //! The accessors then decode items on demand from the checked bytes, each with the decoder the tree
 //! uses: [`ModuleView::qstrs`] and [`ModuleView::objects`] iterate the tables, [`ModuleView::raw_code`]

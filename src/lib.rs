@@ -19,6 +19,7 @@ pub mod reloc;
 pub mod transform;
 pub mod varuint;
 pub mod verify;
+pub mod view;
 
 pub use decoder::{DecodeOptions, FieldSpan};
 pub use error::{EncodeError, Error, ErrorKind, Irregularity, IrregularityKind, Path, Segment};

@@ -2,7 +2,8 @@
 //!
 //! Counts read from a file (qstrs, objects, tuple items, children, relocation ops) are never trusted
 //! for allocation: each entry needs at least one byte, so a count larger than the bytes left is an
-//! error before anything is allocated. The caps below bound what that rule cannot: recursion.
+//! error before anything is allocated. The caps below bound what that rule cannot: recursion. The
+//! two depth caps also bound the memory of [`crate::view`], which keeps one frame per level.
 
 /// Deepest nesting of raw codes (module → function → closure → ...). CPython's own parser stops far
 /// earlier; MicroPython's compiler recursion ends well below this on every port.

@@ -28,6 +28,13 @@ pub mod tag {
     pub const TUPLE: u8 = 10;
 }
 
+/// What [`Object::decode_head`] read: a whole object, or the item count of a tuple whose items
+/// follow (so that a caller can check them one by one without building the tuple).
+pub(crate) enum Head<'a> {
+    Whole(Object<'a>),
+    Tuple(usize),
+}
+
 /// One constant object.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
@@ -123,9 +130,22 @@ impl<'a> Object<'a> {
     }
 
     pub(crate) fn decode(d: &mut Decoder<'a>, i: &'a [u8], depth: usize) -> DResult<'a, Object<'a>> {
+        match Self::decode_head(d, i, depth)? {
+            (i, Head::Whole(obj)) => Ok((i, obj)),
+            (i, Head::Tuple(count)) => {
+                let (i, items) = d.list(i, count, Segment::Index, |d, i| Object::decode(d, i, depth + 1))?;
+                Ok((i, Object::Tuple(items)))
+            }
+        }
+    }
+
+    /// Decodes one object up to its tuple items, if any: a tuple at `depth` (checked against
+    /// [`MAX_TUPLE_DEPTH`]) gives its item count, the items following at depth `depth + 1`.
+    #[inline(always)]
+    pub(crate) fn decode_head(d: &mut Decoder<'a>, i: &'a [u8], depth: usize) -> DResult<'a, Head<'a>> {
         let start = i;
         let (i, tag) = d.byte(i, "object tag")?;
-        let simple = |o| Ok((i, o));
+        let simple = |o| Ok((i, Head::Whole(o)));
         match tag {
             tag::FUN_TABLE => simple(Object::FunTable),
             tag::NONE => simple(Object::None),
@@ -139,7 +159,7 @@ impl<'a> Object<'a> {
                 let (i, data) = d.bytes(i, len, what)?;
                 let (i, ()) = d.terminator(i, what)?;
                 let data = Cow::Borrowed(data);
-                Ok((i, if tag == tag::STR { Object::Str(data) } else { Object::Bytes(data) }))
+                Ok((i, Head::Whole(if tag == tag::STR { Object::Str(data) } else { Object::Bytes(data) })))
             }
             tag::INT | tag::FLOAT | tag::COMPLEX => {
                 let what = ["int", "float", "complex"][usize::from(tag - tag::INT)];
@@ -152,15 +172,14 @@ impl<'a> Object<'a> {
                     tag::FLOAT => Object::Float(text),
                     _ => Object::Complex(text),
                 };
-                Ok((i, obj))
+                Ok((i, Head::Whole(obj)))
             }
             tag::TUPLE => {
                 if depth >= MAX_TUPLE_DEPTH {
                     return Err(d.error(start, ErrorKind::TooDeep { what: "tuple", limit: MAX_TUPLE_DEPTH }));
                 }
                 let (i, count) = d.count(i, "tuple item")?;
-                let (i, items) = d.list(i, count, Segment::Index, |d, i| Object::decode(d, i, depth + 1))?;
-                Ok((i, Object::Tuple(items)))
+                Ok((i, Head::Tuple(count)))
             }
             tag => Err(d.error(start, ErrorKind::UnknownObjectTag { tag })),
         }

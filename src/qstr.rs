@@ -72,6 +72,7 @@ impl<'a> Qstr<'a> {
         }
     }
 
+    #[inline(always)]
     pub(crate) fn decode(d: &mut Decoder<'a>, i: &'a [u8]) -> DResult<'a, Qstr<'a>> {
         let (i, v) = d.varuint(i, "qstr header")?;
         if v & 1 == 1 {

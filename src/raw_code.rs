@@ -99,6 +99,16 @@ impl Kind<'_> {
     }
 }
 
+/// What [`RawCode::decode_head`] read: a raw code up to its children.
+pub(crate) struct Head<'a> {
+    /// The kind, with any relocation ops left out (`relocs: None`).
+    pub(crate) kind: Kind<'a>,
+    pub(crate) fun_data: &'a [u8],
+    /// The native record's flags as read (empty for bytecode and `@native`).
+    pub(crate) flags: NativeFlags,
+    pub(crate) n_children: usize,
+}
+
 /// One raw code and its children.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
@@ -145,6 +155,32 @@ impl<'a> RawCode<'a> {
     }
 
     pub(crate) fn decode(d: &mut Decoder<'a>, i: &'a [u8], depth: usize) -> DResult<'a, RawCode<'a>> {
+        let (i, Head { mut kind, fun_data, flags, n_children }) = Self::decode_head(d, i, depth)?;
+        let (mut i, children) = if n_children > 0 {
+            d.list(i, n_children, Segment::Child, |d, i| RawCode::decode(d, i, depth + 1))?
+        } else {
+            (i, Vec::new())
+        };
+
+        // The C loader relocates after loading the children, so the stream follows them.
+        if flags.contains(NativeFlags::RELOC) {
+            let (rest, ops) = reloc::decode_stream(d, i)?;
+            i = rest;
+            match &mut kind {
+                Kind::Viper(v) => v.relocs = Some(ops),
+                Kind::Asm(a) => a.relocs = Some(ops),
+                _ => unreachable!("only viper and asm records carry flags"),
+            }
+        }
+        Ok((i, RawCode { kind, fun_data: Cow::Borrowed(fun_data), children }))
+    }
+
+    /// Decodes one raw code at `depth` (checked against [`MAX_RAW_CODE_DEPTH`]) up to its
+    /// children: `kind_len`, `fun_data`, the native fields and the child count. What follows is
+    /// `n_children` raw codes at `depth + 1`, then, when `flags` has `RELOC`, the relocation
+    /// stream (which [`Head::kind`] does not hold).
+    #[inline(always)]
+    pub(crate) fn decode_head(d: &mut Decoder<'a>, i: &'a [u8], depth: usize) -> DResult<'a, Head<'a>> {
         if depth >= MAX_RAW_CODE_DEPTH {
             return Err(d.error(i, ErrorKind::TooDeep { what: "raw code", limit: MAX_RAW_CODE_DEPTH }));
         }
@@ -155,7 +191,7 @@ impl<'a> RawCode<'a> {
 
         // Native fields, by kind.
         let mut native_flags = NativeFlags::empty();
-        let (mut i, mut kind) = match kind_len & 3 {
+        let (mut i, kind) = match kind_len & 3 {
             0 => (i, Kind::Bytecode),
             1 => {
                 let (i, prelude_offset) = d.varuint(i, "prelude_offset")?;
@@ -194,27 +230,15 @@ impl<'a> RawCode<'a> {
             }
         };
 
-        let mut children = Vec::new();
+        let mut n_children = 0;
         if has_children {
             let at = i;
-            let (rest, n) = d.count(i, "n_children")?;
-            if n == 0 {
+            (i, n_children) = d.count(i, "n_children")?;
+            if n_children == 0 {
                 d.irregular(at, IrregularityKind::EmptyChildren)?;
             }
-            (i, children) = d.list(rest, n, Segment::Child, |d, i| RawCode::decode(d, i, depth + 1))?;
         }
-
-        // The C loader relocates after loading the children, so the stream follows them.
-        if native_flags.contains(NativeFlags::RELOC) {
-            let (rest, ops) = reloc::decode_stream(d, i)?;
-            i = rest;
-            match &mut kind {
-                Kind::Viper(v) => v.relocs = Some(ops),
-                Kind::Asm(a) => a.relocs = Some(ops),
-                _ => unreachable!("only viper and asm records carry flags"),
-            }
-        }
-        Ok((i, RawCode { kind, fun_data: Cow::Borrowed(fun_data), children }))
+        Ok((i, Head { kind, fun_data, flags: native_flags, n_children }))
     }
 
     pub(crate) fn encode(&self, out: &mut Vec<u8>, path: &mut Path, depth: usize) -> Result<(), EncodeError> {

@@ -100,16 +100,30 @@ pub(crate) fn decode_stream<'a>(d: &mut Decoder<'a>, mut i: &'a [u8]) -> DResult
     let mut ops = Vec::with_capacity(count_ops(i));
     d.within(Segment::Field("relocs"), |d| {
         loop {
-            let what = "relocation op stream (no 0xff terminator)";
-            let (rest, op) = d.within(Segment::Index(ops.len()), |d| d.byte(i, what))?;
-            if op == TERMINATOR {
-                return Ok((rest, ops));
+            match decode_next(d, i, ops.len())? {
+                (rest, None) => return Ok((rest, ops)),
+                (rest, Some(op)) => {
+                    ops.push(op);
+                    i = rest;
+                }
             }
-            let (rest, decoded) = d.within(Segment::Index(ops.len()), |d| decode_op(d, rest, op))?;
-            ops.push(decoded);
-            i = rest;
         }
     })
+}
+
+/// Decodes op `index` of a stream (its path segment), or the terminator (`None`).
+pub(crate) fn decode_next<'a>(
+    d: &mut Decoder<'a>,
+    i: &'a [u8],
+    index: usize,
+) -> DResult<'a, Option<RelocOp>> {
+    let what = "relocation op stream (no 0xff terminator)";
+    let (rest, op) = d.within(Segment::Index(index), |d| d.byte(i, what))?;
+    if op == TERMINATOR {
+        return Ok((rest, None));
+    }
+    let (rest, decoded) = d.within(Segment::Index(index), |d| decode_op(d, rest, op))?;
+    Ok((rest, Some(decoded)))
 }
 
 /// The number of ops before the terminator (or before the stream breaks off).

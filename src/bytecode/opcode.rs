@@ -494,7 +494,7 @@ const fn fixed(pops: u8, pushes: u8) -> StackEffect {
 
 /// Builds one entry. Operand kind, extra byte and format follow from the byte; names and effects are
 /// per opcode.
-const fn info_for(op: u8) -> OpInfo {
+pub(crate) const fn info_for(op: u8) -> OpInfo {
     let format = Format::of(op);
     let extra_byte = has_extra_byte(op);
     // Defaults for an unassigned byte: generic operand by format, no effect, invalid flow.

@@ -17,7 +17,7 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use crate::bytecode::{BlockEffect, BytecodeView, Flow, Op, Opcode, StackDelta};
+use crate::bytecode::{BlockEffect, BytecodeView, Flow, Op, Opcode, StackDelta, StackEffect};
 use crate::error::Path;
 use crate::flags::ScopeFlags;
 use crate::limits::{MAX_BLOCK_DEPTH, MAX_VERIFY_STATES as MAX_STATES};
@@ -165,29 +165,73 @@ pub(super) struct Plain {
     len: u8,
 }
 
+/// What the table says of an opcode's plainness, decided once per byte value.
+#[derive(Debug, Clone, Copy)]
+enum PlainClass {
+    /// Followed by [`step`] (tags, blocks, control flow) or unassigned.
+    Never,
+    /// Plain, with this effect.
+    Fixed { pops: u8, pushes: u8, scratch: u8 },
+    /// Plain, with an effect that depends on the operand.
+    Rule,
+    /// `LOAD_GLOBAL`, `LOAD_NAME`: plain unless the name is `BaseException`.
+    UnlessBaseException,
+}
+
+static PLAIN_CLASS: [PlainClass; 256] = {
+    let mut table = [PlainClass::Never; 256];
+    let mut op = 0;
+    while op < 256 {
+        table[op] = plain_class(op as u8);
+        op += 1;
+    }
+    table
+};
+
+const fn plain_class(op: u8) -> PlainClass {
+    let info = crate::bytecode::opcode::info_for(op);
+    if !matches!(info.flow, Flow::Next) {
+        return PlainClass::Never;
+    }
+    match op {
+        _ if op == Opcode::DUP_TOP.0
+            || op == Opcode::DUP_TOP_TWO.0
+            || op == Opcode::ROT_TWO.0
+            || op == Opcode::ROT_THREE.0
+            || op == Opcode::LOAD_CONST_NONE.0
+            || op == Opcode::LOAD_CONST_FALSE.0
+            || op == Opcode::LOAD_CONST_TRUE.0
+            || op == Opcode::WITH_CLEANUP.0
+            || op == crate::bytecode::opcode::BINARY_OP_MULTI + EXCEPTION_MATCH =>
+        {
+            PlainClass::Never
+        }
+        _ if op == Opcode::LOAD_GLOBAL.0 || op == Opcode::LOAD_NAME.0 => PlainClass::UnlessBaseException,
+        _ => match info.stack {
+            StackEffect::Fixed { pops, pushes } => PlainClass::Fixed { pops, pushes, scratch: info.scratch },
+            StackEffect::Rule(_) => PlainClass::Rule,
+        },
+    }
+}
+
 impl Plain {
     /// The record of `op`; `base_exception` lists the qstr indices that name `BaseException`.
+    #[inline]
     pub(super) fn of(op: &Op, base_exception: &[u64]) -> Plain {
-        let info = op.info();
-        let followed = match op.opcode {
-            Opcode::DUP_TOP
-            | Opcode::DUP_TOP_TWO
-            | Opcode::ROT_TWO
-            | Opcode::ROT_THREE
-            | Opcode::LOAD_CONST_NONE
-            | Opcode::LOAD_CONST_FALSE
-            | Opcode::LOAD_CONST_TRUE
-            | Opcode::WITH_CLEANUP => true,
-            Opcode::LOAD_GLOBAL | Opcode::LOAD_NAME => base_exception.contains(&op.arg),
-            o => o.0 == crate::bytecode::opcode::BINARY_OP_MULTI + EXCEPTION_MATCH,
-        };
-        if followed || info.flow != Flow::Next {
-            return Plain::default();
-        }
-        let d = op.stack_effect();
-        match (u32::try_from(d.pops), u32::try_from(d.pushes)) {
-            (Ok(pops), Ok(pushes)) => Plain { pops, pushes, scratch: info.scratch, len: op.len },
-            _ => Plain::default(),
+        let len = op.len;
+        match PLAIN_CLASS[usize::from(op.opcode.0)] {
+            PlainClass::Never => Plain::default(),
+            PlainClass::Fixed { pops, pushes, scratch } => {
+                Plain { pops: u32::from(pops), pushes: u32::from(pushes), scratch, len }
+            }
+            PlainClass::UnlessBaseException if base_exception.contains(&op.arg) => Plain::default(),
+            PlainClass::UnlessBaseException | PlainClass::Rule => {
+                let d = op.stack_effect();
+                match (u32::try_from(d.pops), u32::try_from(d.pushes)) {
+                    (Ok(pops), Ok(pushes)) => Plain { pops, pushes, scratch: op.info().scratch, len },
+                    _ => Plain::default(),
+                }
+            }
         }
     }
 }
@@ -287,7 +331,10 @@ pub(super) fn check(
                 let after = base + u64::from(p.pushes);
                 let high = state.stack.max(after);
                 if high + u64::from(p.scratch) <= ctx.room {
-                    state.tags = shl(shr(state.tags, 4 * u64::from(p.pops)), 4 * u64::from(p.pushes));
+                    // Forgets what was popped and pushed (usually nothing is known).
+                    if state.tags != 0 {
+                        state.tags = shl(shr(state.tags, 4 * u64::from(p.pops)), 4 * u64::from(p.pushes));
+                    }
                     state.stack = after;
                     let next = at + usize::from(p.len);
                     if next < code_len && !joins.contains(next) {

@@ -20,7 +20,8 @@
 //! ```text
 //! codec corpus-list                 # build the corpus if needed, print its paths
 //! codec time OP ITERS LIST          # run OP over the files named in LIST (one per line) ITERS
-//!                                   # times; OP: decode, functions, verify, disasm
+//!                                   # times; OP: decode, instructions, functions, verify,
+//!                                   # disasm
 //! codec peak FILE [--read-only|--view]  # read FILE and decode it once (for /usr/bin/time -v);
 //!                                   # --view: check it with the lazy view instead of the tree
 //! codec hostile DIR BYTES           # write hostile files of about BYTES bytes into DIR
@@ -161,6 +162,11 @@ fn benches<M: Measurement>(c: &mut Criterion<M>, corpus: &Corpus) {
     g.throughput(Throughput::BytesDecimal(corpus.total_bytes()));
     // Whole passes take up to seconds here: the fewest samples criterion allows.
     g.sample_size(10);
+    g.bench_function("decode+instructions", |b| {
+        b.iter(|| {
+            files.iter().map(|f| layers::decode_instructions(&mpy_codec::decode(f).unwrap())).sum::<usize>()
+        })
+    });
     g.bench_function("decode+functions", |b| {
         b.iter(|| {
             files.iter().map(|f| layers::decode_functions(&mpy_codec::decode(f).unwrap())).sum::<usize>()
@@ -207,12 +213,13 @@ fn time(args: &[String]) -> Result<(), String> {
     let files = read_list(list)?;
     match op.as_str() {
         "decode" => time_op(op, iters, &files, |b| decode(b).map(|m| drop(black_box(m)))),
+        "instructions" => time_op(op, iters, &files, |b| decode(b).map(|m| layers::decode_instructions(&m))),
         "functions" => time_op(op, iters, &files, |b| decode(b).map(|m| layers::decode_functions(&m))),
         "verify" => time_op(op, iters, &files, |b| decode(b).map(|m| layers::verify(&m))),
         "disasm" => time_op(op, iters, &files, |b| {
             decode(b).and_then(|m| layers::disassemble(&m, &mut Sink).map_err(|e| e.to_string()))
         }),
-        _ => Err(format!("unknown OP {op} (decode, functions, verify, disasm)")),
+        _ => Err(format!("unknown OP {op} (decode, instructions, functions, verify, disasm)")),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::fmt::{self, Write};
 
-use mpy_codec::bytecode::BytecodeFunction;
+use mpy_codec::bytecode::{BytecodeFunction, BytecodeView};
 use mpy_codec::{Kind, Module};
 
 /// A `fmt::Write` that drops the text (the formatting is still done).
@@ -25,6 +25,23 @@ pub fn decode_functions(module: &Module<'_>) -> usize {
         if matches!(rc.kind, Kind::Bytecode) {
             if let Ok(f) = BytecodeFunction::decode(&rc.fun_data) {
                 n += f.instructions.len();
+            }
+        }
+        stack.extend(&rc.children);
+    }
+    n
+}
+
+/// Decodes every instruction of every bytecode raw code in place ([`BytecodeView`]: the prelude
+/// decoded, instructions decoded one at a time from the borrowed bytes, nothing collected); returns
+/// the number of instructions.
+pub fn decode_instructions(module: &Module<'_>) -> usize {
+    let mut n = 0;
+    let mut stack = vec![&module.raw_code];
+    while let Some(rc) = stack.pop() {
+        if matches!(rc.kind, Kind::Bytecode) {
+            if let Ok(view) = BytecodeView::decode(&rc.fun_data) {
+                n += view.instructions().map_while(Result::ok).map(|ins| std::hint::black_box(ins)).count();
             }
         }
         stack.extend(&rc.children);

@@ -10,7 +10,7 @@
 
 mod container;
 mod function;
-pub mod stack;
+mod stack;
 
 use std::fmt;
 

@@ -9,13 +9,17 @@
 //!   large) or gives bytes that decode to the same instructions and are its own fixed point; laying
 //!   the model out in place gives the same bytes;
 //! * normalising the encodings leaves no padding behind;
-//! * the disassembly and the per-instruction queries never panic.
+//! * the disassembly and the per-instruction queries never panic;
+//! * the read-only path agrees: [`BytecodeView`] gives the same instructions, and its compact
+//!   [`Op`]s the same opcode, length, extra byte, operand value and stack effects.
 //!
 //! A native prelude that decodes re-encodes to the bytes it was decoded from.
 //!
 //! Shared by `fuzz/fuzz_targets/bytecode.rs` and `tests/fuzz_replay.rs`.
 
-use mpy_codec::bytecode::{BytecodeEncodeError, BytecodeFunction, Layout, NativePrelude, Operand, disasm};
+use mpy_codec::bytecode::{
+    BytecodeEncodeError, BytecodeFunction, BytecodeView, Layout, NativePrelude, Op, Operand, disasm,
+};
 
 pub fn run(data: &[u8]) {
     native_prelude(data);
@@ -45,6 +49,7 @@ pub fn run(data: &[u8]) {
         let _ = f.line_at(ins.offset as u64);
     }
     assert_eq!(code_start + at, data.len(), "the instructions do not end at the end of fun_data");
+    read_only_path_agrees(data, &f);
     let _ = f.line_table.points();
     let _ = f.has_padding();
 
@@ -118,5 +123,40 @@ fn native_prelude(data: &[u8]) {
             let _ = disasm::native_prelude_text(&p, &disasm::NoNames);
         }
         Err(e) => assert!(e.offset <= data.len(), "error offset past the input: {e}"),
+    }
+}
+
+/// The read-only path decodes the same function: the view's instructions are the model's, and each
+/// compact `Op` carries the same meaning.
+fn read_only_path_agrees(data: &[u8], f: &BytecodeFunction) {
+    let view =
+        BytecodeView::decode(data).unwrap_or_else(|e| panic!("the view refuses a decoded function: {e}"));
+    assert_eq!(view.prelude, f.prelude);
+    assert_eq!(view.line_table(), f.line_table);
+    let listed: Vec<_> =
+        view.instructions().collect::<Result<_, _>>().expect("the view's instructions decode");
+    assert_eq!(listed, f.instructions, "the view decodes other instructions");
+    for ins in &f.instructions {
+        let op: Op = view.op_at(ins.offset).unwrap_or_else(|e| panic!("no op at {}: {e}", ins.offset));
+        let arg = match ins.operand {
+            Operand::None => 0,
+            Operand::Qstr(a)
+            | Operand::Const(a)
+            | Operand::Child(a)
+            | Operand::Local(a)
+            | Operand::Uint(a) => a.value,
+            Operand::SmallInt(a) => a.value as u64,
+            Operand::Jump(j) => j.target as u64,
+        };
+        assert_eq!(
+            (op.offset, op.opcode, op.arg, op.extra),
+            (ins.offset, ins.opcode, arg, ins.extra.unwrap_or(0))
+        );
+        assert_eq!(usize::from(op.len), ins.encoded_len());
+        assert_eq!(op.stack_effect(), ins.stack_effect());
+        assert_eq!(op.branch_stack_effect(), ins.branch_stack_effect());
+        assert_eq!(op.local_index(), ins.local_index());
+        assert_eq!(op.qstr_index(), ins.qstr_index());
+        assert_eq!(op.jump_target(), ins.jump().map(|j| j.target));
     }
 }

@@ -1,4 +1,6 @@
 //! `mpy`: inspect, check and transform MicroPython .mpy files. A thin layer over `mpy_codec`.
+// The doc comments are also the --help texts, which use the usual `VERSION[:ARCH]` notation.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 /// `println!` to standard output that ends the program quietly when the reader has gone away
 /// (`mpy dis x.mpy | head`), instead of panicking on a broken pipe.

@@ -138,21 +138,7 @@ fn read_only_path_agrees(data: &[u8], f: &BytecodeFunction) {
     assert_eq!(listed, f.instructions, "the view decodes other instructions");
     for ins in &f.instructions {
         let op: Op = view.op_at(ins.offset).unwrap_or_else(|e| panic!("no op at {}: {e}", ins.offset));
-        let arg = match ins.operand {
-            Operand::None => 0,
-            Operand::Qstr(a)
-            | Operand::Const(a)
-            | Operand::Child(a)
-            | Operand::Local(a)
-            | Operand::Uint(a) => a.value,
-            Operand::SmallInt(a) => a.value as u64,
-            Operand::Jump(j) => j.target as u64,
-        };
-        assert_eq!(
-            (op.offset, op.opcode, op.arg, op.extra),
-            (ins.offset, ins.opcode, arg, ins.extra.unwrap_or(0))
-        );
-        assert_eq!(usize::from(op.len), ins.encoded_len());
+        assert_eq!(op, Op::from_instruction(ins, ins.encoded_len()), "the compact decoder disagrees");
         assert_eq!(op.stack_effect(), ins.stack_effect());
         assert_eq!(op.branch_stack_effect(), ins.branch_stack_effect());
         assert_eq!(op.local_index(), ins.local_index());

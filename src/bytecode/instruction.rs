@@ -306,25 +306,9 @@ mod tests {
     /// the shapes it is meant for.
     #[test]
     fn common_shapes_decode_as_the_general_decoder_does() {
-        // Operand bytes after the opcode: one and two bytes, padding, truncation, long values.
-        let tails: &[&[u8]] = &[
-            &[],
-            &[0x00],
-            &[0x05, 0x07],
-            &[0x3f],
-            &[0x40],
-            &[0x7f, 0x01],
-            &[0x80],
-            &[0x80, 0x05],
-            &[0x81, 0x00, 0x09],
-            &[0xff, 0x7f],
-            &[0xff, 0xff, 0x01],
-            &[0x83, 0x2c, 0x11],
-            &[0xc0, 0x00],
-        ];
         let mut answered = 0;
         for op in 0..=255u8 {
-            for tail in tails {
+            for tail in crate::bytecode::op::tests::OPERAND_TAILS {
                 let mut bytes = vec![op];
                 bytes.extend_from_slice(tail);
                 let general = Instruction::decode_any(&mut Reader::new(&bytes, 10), 3);

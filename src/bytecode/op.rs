@@ -89,7 +89,7 @@ impl Op {
     }
 
     /// The compact form of a decoded instruction that took `len` bytes.
-    pub(crate) fn from_instruction(ins: &Instruction, len: usize) -> Op {
+    pub fn from_instruction(ins: &Instruction, len: usize) -> Op {
         let arg = match ins.operand {
             Operand::None => 0,
             Operand::Qstr(a)
@@ -162,33 +162,36 @@ impl Op {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::bytecode::reader::Reader;
+
+    /// Operand bytes to put after every opcode byte: one and two bytes, padding, truncation, long
+    /// and overlong values.
+    pub(crate) const OPERAND_TAILS: &[&[u8]] = &[
+        &[],
+        &[0x00],
+        &[0x05, 0x07],
+        &[0x3f],
+        &[0x40],
+        &[0x7f, 0x01],
+        &[0x80],
+        &[0x80, 0x05],
+        &[0x81, 0x00, 0x09],
+        &[0xff, 0x7f],
+        &[0xff, 0xff, 0x01],
+        &[0x83, 0x2c, 0x11],
+        &[0xc0, 0x00],
+        &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f],
+    ];
 
     /// Every opcode byte followed by operand bytes of every kind of shape: where the compact
     /// decoder answers, it agrees with the exact one; `Op::decode` always does.
     #[test]
     fn ops_decode_as_instructions_do() {
-        let tails: &[&[u8]] = &[
-            &[],
-            &[0x00],
-            &[0x05, 0x07],
-            &[0x3f],
-            &[0x40],
-            &[0x7f, 0x01],
-            &[0x80],
-            &[0x80, 0x05],
-            &[0x81, 0x00, 0x09],
-            &[0xff, 0x7f],
-            &[0xff, 0xff, 0x01],
-            &[0x83, 0x2c, 0x11],
-            &[0xc0, 0x00],
-            &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f],
-        ];
         let mut common = 0;
         for op in 0..=255u8 {
-            for tail in tails {
+            for tail in OPERAND_TAILS {
                 // Two bytes of other code before, so that offsets and targets are not trivial.
                 let mut code = vec![0x59, 0x59, op];
                 code.extend_from_slice(tail);

@@ -134,3 +134,105 @@ impl<'a> Module<'a> {
         all
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header::Arch;
+    use crate::limits::{MAX_RAW_CODE_DEPTH, MAX_TUPLE_DEPTH};
+    use crate::raw_code::{Asm, Kind};
+    use crate::reloc::{Cursor, Region, RelocOp, Target};
+    use std::borrow::Cow;
+
+    fn leaf<'a>() -> RawCode<'a> {
+        RawCode { kind: Kind::Bytecode, fun_data: Cow::Borrowed(b"\x00\x01"), children: vec![] }
+    }
+
+    fn module<'a>() -> Module<'a> {
+        Module {
+            header: Header { small_int_bits: 31, ..Header::default() },
+            qstrs: vec![Qstr::Dynamic(Cow::Borrowed(b"a.py")), Qstr::Static(7)],
+            objects: vec![Object::None, Object::Tuple(vec![Object::Int(Cow::Borrowed(b"1"))])],
+            raw_code: RawCode { children: vec![leaf(), leaf()], ..leaf() },
+        }
+    }
+
+    fn nest_tuples(depth: usize) -> Object<'static> {
+        (0..depth).fold(Object::None, |inner, _| Object::Tuple(vec![Object::False, inner]))
+    }
+
+    fn nest_raw_codes(depth: usize) -> RawCode<'static> {
+        (0..depth).fold(leaf(), |inner, _| RawCode { children: vec![leaf(), inner], ..leaf() })
+    }
+
+    fn asm_with_relocs(relocs: Vec<RelocOp>) -> RawCode<'static> {
+        let asm = Asm { n_pos_args: 1, type_sig: 2, relocs: Some(relocs), ..Asm::default() };
+        RawCode { kind: Kind::Asm(Box::new(asm)), ..leaf() }
+    }
+
+    /// Every refusal, with the path and message it reports (the text of `EncodeError`).
+    #[test]
+    fn encode_errors_name_the_path() {
+        let text = |m: &Module<'_>| m.encode().expect_err("must be refused").to_string();
+        let mut m = module();
+        m.header.sub_version = 4;
+        assert_eq!(text(&m), "header: sub-version 4 or arch code 0 does not fit the feature byte");
+
+        let mut m = module();
+        m.header.arch = Arch(16);
+        assert_eq!(text(&m), "header: sub-version 0 or arch code 16 does not fit the feature byte");
+
+        let mut m = module();
+        m.qstrs.push(Qstr::Static(u64::MAX / 2 + 1));
+        assert_eq!(text(&m), "qstrs[2]: qstr id or length too large for a varuint");
+
+        let mut m = module();
+        m.objects.push(nest_tuples(MAX_TUPLE_DEPTH + 1));
+        let deepest = "[1]".repeat(MAX_TUPLE_DEPTH);
+        assert_eq!(
+            text(&m),
+            format!("objects[2]{deepest}: tuples nested deeper than {MAX_TUPLE_DEPTH} levels")
+        );
+
+        let mut m = module();
+        m.raw_code.children.push(nest_raw_codes(MAX_RAW_CODE_DEPTH));
+        // The first child at depth MAX_RAW_CODE_DEPTH is the leaf before the nested one.
+        let deepest = ".children[1]".repeat(MAX_RAW_CODE_DEPTH - 2);
+        assert_eq!(
+            text(&m),
+            format!(
+                "raw_code.children[2]{deepest}.children[0]: raw codes nested deeper than {MAX_RAW_CODE_DEPTH} levels"
+            )
+        );
+
+        let op = RelocOp { cursor: None, target: Target::FunTableEntry(200) };
+        let fits = |target| RelocOp { cursor: None, target };
+        let mut m = module();
+        m.raw_code.children[1].children = vec![
+            asm_with_relocs(vec![]),
+            asm_with_relocs(vec![fits(Target::QstrTable), fits(Target::ObjTable), op]),
+        ];
+        assert_eq!(
+            text(&m),
+            "raw_code.children[1].children[1].relocs[2]: FunTableEntry(200) does not fit a relocation op byte"
+        );
+
+        let far = Cursor { region: Region::Text, word_offset: u64::MAX / 2 + 1 };
+        let mut m = module();
+        m.raw_code = asm_with_relocs(vec![RelocOp { cursor: Some(far), target: Target::FunTable }]);
+        assert_eq!(text(&m), "raw_code.relocs[0]: cursor word offset too large");
+    }
+
+    /// The deepest models within the caps encode, and decode back to the same model.
+    #[test]
+    fn deepest_accepted_models_round_trip() {
+        let mut m = module();
+        m.objects.push(nest_tuples(MAX_TUPLE_DEPTH));
+        m.raw_code.children.push(nest_raw_codes(MAX_RAW_CODE_DEPTH - 2));
+        let bytes = m.encode().expect("within the caps");
+        assert_eq!(Module::decode(&bytes).unwrap(), m);
+        let mut appended = vec![0xaa];
+        m.encode_into(&mut appended).unwrap();
+        assert_eq!(appended[1..], bytes[..]);
+    }
+}

@@ -100,16 +100,12 @@ impl<'a> Module<'a> {
         varuint::encode(self.qstrs.len() as u64, out);
         varuint::encode(self.objects.len() as u64, out);
         for (k, q) in self.qstrs.iter().enumerate() {
-            q.encode(out, || Path(vec![Segment::Field("qstrs"), Segment::Index(k)]))?;
+            q.encode(out).map_err(|e| e.within(Segment::Index(k)).within(Segment::Field("qstrs")))?;
         }
-        let mut path = Path(vec![Segment::Field("objects")]);
         for (k, obj) in self.objects.iter().enumerate() {
-            path.push(Segment::Index(k));
-            obj.encode(out, &mut path, 0)?;
-            path.pop();
+            obj.encode(out, 0).map_err(|e| e.within(Segment::Index(k)).within(Segment::Field("objects")))?;
         }
-        let mut path = Path(vec![Segment::Field("raw_code")]);
-        self.raw_code.encode(out, &mut path, 0)
+        self.raw_code.encode(out, 0).map_err(|e| e.within(Segment::Field("raw_code")))
     }
 
     pub fn into_owned(self) -> Module<'static> {

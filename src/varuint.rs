@@ -60,7 +60,18 @@ pub fn encoded_len(value: u64) -> usize {
 }
 
 /// Appends the minimal encoding of `value`.
+#[inline]
 pub fn encode(value: u64, out: &mut Vec<u8>) {
+    // Most varuints in real files (lengths, counts, qstr heads) fit one byte.
+    if value < 0x80 {
+        out.push(value as u8);
+    } else {
+        encode_long(value, out);
+    }
+}
+
+/// The general case: two bytes or more.
+fn encode_long(value: u64, out: &mut Vec<u8>) {
     let n = encoded_len(value);
     for k in (0..n).rev() {
         let group = ((value >> (7 * k)) & 0x7f) as u8;

@@ -82,6 +82,7 @@ impl<'a> Qstr<'a> {
         Ok((i, Qstr::Dynamic(Cow::Borrowed(text))))
     }
 
+    #[inline]
     pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let (head, text) = match self {
             Qstr::Static(id) => (id.checked_mul(2).map(|v| v | 1), None),

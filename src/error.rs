@@ -186,6 +186,20 @@ pub struct EncodeError {
     pub message: String,
 }
 
+impl EncodeError {
+    /// An error about the part being encoded; each caller on the way out puts its own segment in
+    /// front ([`EncodeError::within`]), so the encoder keeps no path while nothing fails.
+    pub(crate) fn here(message: impl Into<String>) -> Self {
+        EncodeError { path: Path::default(), message: message.into() }
+    }
+
+    /// This error, inside `segment` of the caller's part.
+    pub(crate) fn within(mut self, segment: Segment) -> Self {
+        self.path.0.insert(0, segment);
+        self
+    }
+}
+
 impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.path, self.message)

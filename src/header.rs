@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::decoder::{DResult, Decoder};
-use crate::error::{EncodeError, ErrorKind, Path, Segment};
+use crate::error::{EncodeError, ErrorKind, Segment};
 use crate::varuint;
 
 /// The only major format version this crate reads and writes.
@@ -170,13 +170,11 @@ impl Header {
 
     pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         if self.sub_version > 3 || self.arch.0 > 0x0f {
-            return Err(EncodeError {
-                path: Path(vec![Segment::Field("header")]),
-                message: format!(
-                    "sub-version {} or arch code {} does not fit the feature byte",
-                    self.sub_version, self.arch.0
-                ),
-            });
+            return Err(EncodeError::here(format!(
+                "sub-version {} or arch code {} does not fit the feature byte",
+                self.sub_version, self.arch.0
+            ))
+            .within(Segment::Field("header")));
         }
         out.extend_from_slice(&[b'M', MPY_VERSION, self.feature_byte(), self.small_int_bits]);
         if let Some(flags) = self.arch_flags {

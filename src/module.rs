@@ -8,6 +8,12 @@ use crate::qstr::{self, Qstr};
 use crate::raw_code::RawCode;
 use crate::varuint;
 
+/// The buffer [`Module::encode`] starts with: about the median size of a compiled module (the
+/// Python standard library's is 4 KiB), so that most files need one allocation or two, not a dozen
+/// reallocations from 8 bytes up. Measuring the exact size first costs more than it saves (a
+/// second walk over the whole tree).
+const ENCODE_START_CAPACITY: usize = 4096;
+
 /// A decoded .mpy file. Borrows names, strings, code and rodata from the input; call
 /// [`Module::into_owned`] to keep it beyond the input's lifetime, or edit any field in place (the
 /// byte fields are `Cow`s).
@@ -89,7 +95,7 @@ impl<'a> Module<'a> {
 
     /// Encodes in canonical form.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(ENCODE_START_CAPACITY);
         self.encode_into(&mut out)?;
         Ok(out)
     }
@@ -100,16 +106,12 @@ impl<'a> Module<'a> {
         varuint::encode(self.qstrs.len() as u64, out);
         varuint::encode(self.objects.len() as u64, out);
         for (k, q) in self.qstrs.iter().enumerate() {
-            q.encode(out, || Path(vec![Segment::Field("qstrs"), Segment::Index(k)]))?;
+            q.encode(out).map_err(|e| e.within(Segment::Index(k)).within(Segment::Field("qstrs")))?;
         }
-        let mut path = Path(vec![Segment::Field("objects")]);
         for (k, obj) in self.objects.iter().enumerate() {
-            path.push(Segment::Index(k));
-            obj.encode(out, &mut path, 0)?;
-            path.pop();
+            obj.encode(out, 0).map_err(|e| e.within(Segment::Index(k)).within(Segment::Field("objects")))?;
         }
-        let mut path = Path(vec![Segment::Field("raw_code")]);
-        self.raw_code.encode(out, &mut path, 0)
+        self.raw_code.encode(out, 0).map_err(|e| e.within(Segment::Field("raw_code")))
     }
 
     pub fn into_owned(self) -> Module<'static> {
@@ -132,5 +134,107 @@ impl<'a> Module<'a> {
         let mut path = Path(vec![Segment::Field("raw_code")]);
         self.raw_code.walk(&mut path, &mut |p, rc| all.push((p.clone(), rc)));
         all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header::Arch;
+    use crate::limits::{MAX_RAW_CODE_DEPTH, MAX_TUPLE_DEPTH};
+    use crate::raw_code::{Asm, Kind};
+    use crate::reloc::{Cursor, Region, RelocOp, Target};
+    use std::borrow::Cow;
+
+    fn leaf<'a>() -> RawCode<'a> {
+        RawCode { kind: Kind::Bytecode, fun_data: Cow::Borrowed(b"\x00\x01"), children: vec![] }
+    }
+
+    fn module<'a>() -> Module<'a> {
+        Module {
+            header: Header { small_int_bits: 31, ..Header::default() },
+            qstrs: vec![Qstr::Dynamic(Cow::Borrowed(b"a.py")), Qstr::Static(7)],
+            objects: vec![Object::None, Object::Tuple(vec![Object::Int(Cow::Borrowed(b"1"))])],
+            raw_code: RawCode { children: vec![leaf(), leaf()], ..leaf() },
+        }
+    }
+
+    fn nest_tuples(depth: usize) -> Object<'static> {
+        (0..depth).fold(Object::None, |inner, _| Object::Tuple(vec![Object::False, inner]))
+    }
+
+    fn nest_raw_codes(depth: usize) -> RawCode<'static> {
+        (0..depth).fold(leaf(), |inner, _| RawCode { children: vec![leaf(), inner], ..leaf() })
+    }
+
+    fn asm_with_relocs(relocs: Vec<RelocOp>) -> RawCode<'static> {
+        let asm = Asm { n_pos_args: 1, type_sig: 2, relocs: Some(relocs), ..Asm::default() };
+        RawCode { kind: Kind::Asm(Box::new(asm)), ..leaf() }
+    }
+
+    /// Every refusal, with the path and message it reports (the text of `EncodeError`).
+    #[test]
+    fn encode_errors_name_the_path() {
+        let text = |m: &Module<'_>| m.encode().expect_err("must be refused").to_string();
+        let mut m = module();
+        m.header.sub_version = 4;
+        assert_eq!(text(&m), "header: sub-version 4 or arch code 0 does not fit the feature byte");
+
+        let mut m = module();
+        m.header.arch = Arch(16);
+        assert_eq!(text(&m), "header: sub-version 0 or arch code 16 does not fit the feature byte");
+
+        let mut m = module();
+        m.qstrs.push(Qstr::Static(u64::MAX / 2 + 1));
+        assert_eq!(text(&m), "qstrs[2]: qstr id or length too large for a varuint");
+
+        let mut m = module();
+        m.objects.push(nest_tuples(MAX_TUPLE_DEPTH + 1));
+        let deepest = "[1]".repeat(MAX_TUPLE_DEPTH);
+        assert_eq!(
+            text(&m),
+            format!("objects[2]{deepest}: tuples nested deeper than {MAX_TUPLE_DEPTH} levels")
+        );
+
+        let mut m = module();
+        m.raw_code.children.push(nest_raw_codes(MAX_RAW_CODE_DEPTH));
+        // The first child at depth MAX_RAW_CODE_DEPTH is the leaf before the nested one.
+        let deepest = ".children[1]".repeat(MAX_RAW_CODE_DEPTH - 2);
+        assert_eq!(
+            text(&m),
+            format!(
+                "raw_code.children[2]{deepest}.children[0]: raw codes nested deeper than {MAX_RAW_CODE_DEPTH} levels"
+            )
+        );
+
+        let op = RelocOp { cursor: None, target: Target::FunTableEntry(200) };
+        let fits = |target| RelocOp { cursor: None, target };
+        let mut m = module();
+        m.raw_code.children[1].children = vec![
+            asm_with_relocs(vec![]),
+            asm_with_relocs(vec![fits(Target::QstrTable), fits(Target::ObjTable), op]),
+        ];
+        assert_eq!(
+            text(&m),
+            "raw_code.children[1].children[1].relocs[2]: FunTableEntry(200) does not fit a relocation op byte"
+        );
+
+        let far = Cursor { region: Region::Text, word_offset: u64::MAX / 2 + 1 };
+        let mut m = module();
+        m.raw_code = asm_with_relocs(vec![RelocOp { cursor: Some(far), target: Target::FunTable }]);
+        assert_eq!(text(&m), "raw_code.relocs[0]: cursor word offset too large");
+    }
+
+    /// The deepest models within the caps encode, and decode back to the same model.
+    #[test]
+    fn deepest_accepted_models_round_trip() {
+        let mut m = module();
+        m.objects.push(nest_tuples(MAX_TUPLE_DEPTH));
+        m.raw_code.children.push(nest_raw_codes(MAX_RAW_CODE_DEPTH - 2));
+        let bytes = m.encode().expect("within the caps");
+        assert_eq!(Module::decode(&bytes).unwrap(), m);
+        let mut appended = vec![0xaa];
+        m.encode_into(&mut appended).unwrap();
+        assert_eq!(appended[1..], bytes[..]);
     }
 }

@@ -9,7 +9,7 @@ use std::fmt;
 use num_bigint::BigInt;
 
 use crate::decoder::{DResult, Decoder};
-use crate::error::{EncodeError, ErrorKind, Path, Segment};
+use crate::error::{EncodeError, ErrorKind, Segment};
 use crate::limits::MAX_TUPLE_DEPTH;
 use crate::varuint;
 
@@ -187,7 +187,7 @@ impl<'a> Object<'a> {
 
     /// Appends the encoding. Tuples nested deeper than the decoder accepts are refused, so the
     /// encoder never recurses without bound either.
-    pub(crate) fn encode(&self, out: &mut Vec<u8>, path: &mut Path, depth: usize) -> Result<(), EncodeError> {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError> {
         out.push(self.tag());
         match self {
             Object::Str(b) | Object::Bytes(b) => {
@@ -201,16 +201,12 @@ impl<'a> Object<'a> {
             }
             Object::Tuple(items) => {
                 if depth >= MAX_TUPLE_DEPTH {
-                    return Err(EncodeError {
-                        path: path.clone(),
-                        message: format!("tuples nested deeper than {MAX_TUPLE_DEPTH} levels"),
-                    });
+                    let message = format!("tuples nested deeper than {MAX_TUPLE_DEPTH} levels");
+                    return Err(EncodeError::here(message));
                 }
                 varuint::encode(items.len() as u64, out);
                 for (k, item) in items.iter().enumerate() {
-                    path.push(Segment::Index(k));
-                    item.encode(out, path, depth + 1)?;
-                    path.pop();
+                    item.encode(out, depth + 1).map_err(|e| e.within(Segment::Index(k)))?;
                 }
             }
             _ => {}

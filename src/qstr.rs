@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::decoder::{DResult, Decoder};
-use crate::error::{EncodeError, Path, Segment};
+use crate::error::{EncodeError, Segment};
 use crate::varuint;
 
 /// Number of static qstrs in format 6 (ids 1..=165; id 0 is `MP_QSTRnull`).
@@ -83,15 +83,13 @@ impl<'a> Qstr<'a> {
         Ok((i, Qstr::Dynamic(Cow::Borrowed(text))))
     }
 
-    pub(crate) fn encode(&self, out: &mut Vec<u8>, path: impl Fn() -> Path) -> Result<(), EncodeError> {
+    #[inline]
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let (head, text) = match self {
             Qstr::Static(id) => (id.checked_mul(2).map(|v| v | 1), None),
             Qstr::Dynamic(b) => ((b.len() as u64).checked_mul(2), Some(b)),
         };
-        let head = head.ok_or_else(|| EncodeError {
-            path: path(),
-            message: "qstr id or length too large for a varuint".into(),
-        })?;
+        let head = head.ok_or_else(|| EncodeError::here("qstr id or length too large for a varuint"))?;
         varuint::encode(head, out);
         if let Some(text) = text {
             out.extend_from_slice(text);

@@ -241,14 +241,15 @@ impl<'a> RawCode<'a> {
         Ok((i, Head { kind, fun_data, flags: native_flags, n_children }))
     }
 
-    pub(crate) fn encode(&self, out: &mut Vec<u8>, path: &mut Path, depth: usize) -> Result<(), EncodeError> {
-        let fail = |path: &Path, message: String| EncodeError { path: path.clone(), message };
+    pub(crate) fn encode(&self, out: &mut Vec<u8>, depth: usize) -> Result<(), EncodeError> {
         if depth >= MAX_RAW_CODE_DEPTH {
-            return Err(fail(path, format!("raw codes nested deeper than {MAX_RAW_CODE_DEPTH} levels")));
+            return Err(EncodeError::here(format!(
+                "raw codes nested deeper than {MAX_RAW_CODE_DEPTH} levels"
+            )));
         }
         let len = self.fun_data.len() as u64;
         if len > u64::MAX >> 3 {
-            return Err(fail(path, "fun_data too long".into()));
+            return Err(EncodeError::here("fun_data too long"));
         }
         let has_children = u64::from(!self.children.is_empty());
         varuint::encode(len << 3 | has_children << 2 | u64::from(self.kind.code()), out);
@@ -278,13 +279,11 @@ impl<'a> RawCode<'a> {
         if !self.children.is_empty() {
             varuint::encode(self.children.len() as u64, out);
             for (k, child) in self.children.iter().enumerate() {
-                path.push(Segment::Child(k));
-                child.encode(out, path, depth + 1)?;
-                path.pop();
+                child.encode(out, depth + 1).map_err(|e| e.within(Segment::Child(k)))?;
             }
         }
         if let Some(ops) = self.kind.relocs() {
-            reloc::encode_stream(ops, out, path)?;
+            reloc::encode_stream(ops, out)?;
         }
         Ok(())
     }

@@ -5,7 +5,7 @@
 //! cursor. The stream ends with `0xFF`. In the file it follows the raw code's children.
 
 use crate::decoder::{DResult, Decoder};
-use crate::error::{EncodeError, Path, Segment};
+use crate::error::{EncodeError, Segment};
 use crate::varuint;
 
 /// The byte that ends the stream.
@@ -176,27 +176,33 @@ fn decode_op<'a>(d: &mut Decoder<'a>, i: &'a [u8], op: u8) -> DResult<'a, RelocO
 }
 
 /// Appends the ops and the terminator.
-pub(crate) fn encode_stream(ops: &[RelocOp], out: &mut Vec<u8>, path: &Path) -> Result<(), EncodeError> {
+pub(crate) fn encode_stream(ops: &[RelocOp], out: &mut Vec<u8>) -> Result<(), EncodeError> {
     for (k, op) in ops.iter().enumerate() {
-        let byte = op.op_byte().ok_or_else(|| EncodeError {
-            path: path.with(Segment::Field("relocs")).with(Segment::Index(k)),
-            message: format!("{:?} does not fit a relocation op byte", op.target),
-        })?;
-        out.push(byte);
-        if let Some(c) = op.cursor {
-            let base = u64::from(c.region == Region::Rodata);
-            let addr = c.word_offset.checked_mul(2).ok_or_else(|| EncodeError {
-                path: path.with(Segment::Field("relocs")).with(Segment::Index(k)),
-                message: "cursor word offset too large".into(),
-            })?;
-            varuint::encode(addr | base, out);
-        }
-        if let Target::Base { count: Some(n), .. } = op.target {
-            varuint::encode(n, out);
-        }
+        op.encode(out).map_err(|e| e.within(Segment::Index(k)).within(Segment::Field("relocs")))?;
     }
     out.push(TERMINATOR);
     Ok(())
+}
+
+impl RelocOp {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let byte = self.op_byte().ok_or_else(|| {
+            EncodeError::here(format!("{:?} does not fit a relocation op byte", self.target))
+        })?;
+        out.push(byte);
+        if let Some(c) = self.cursor {
+            let base = u64::from(c.region == Region::Rodata);
+            let addr = c
+                .word_offset
+                .checked_mul(2)
+                .ok_or_else(|| EncodeError::here("cursor word offset too large"))?;
+            varuint::encode(addr | base, out);
+        }
+        if let Target::Base { count: Some(n), .. } = self.target {
+            varuint::encode(n, out);
+        }
+        Ok(())
+    }
 }
 
 /// Sizes of the buffers a relocation stream writes into.

@@ -60,7 +60,21 @@ pub fn encoded_len(value: u64) -> usize {
 }
 
 /// Appends the minimal encoding of `value`.
+#[inline]
 pub fn encode(value: u64, out: &mut Vec<u8>) {
+    // Most varuints in real files (lengths, counts, qstr heads) fit one byte, and most raw codes'
+    // kind_len (fun_data length << 3) two.
+    if value < 0x80 {
+        out.push(value as u8);
+    } else if value < 0x4000 {
+        out.extend_from_slice(&[(value >> 7) as u8 | 0x80, (value & 0x7f) as u8]);
+    } else {
+        encode_long(value, out);
+    }
+}
+
+/// The general case: three bytes or more.
+fn encode_long(value: u64, out: &mut Vec<u8>) {
     let n = encoded_len(value);
     for k in (0..n).rev() {
         let group = ((value >> (7 * k)) & 0x7f) as u8;
@@ -86,6 +100,8 @@ mod tests {
             (0x7f, &[0x7f]),
             (0x80, &[0x81, 0x00]),
             (0x1ac, &[0x83, 0x2c]),
+            (0x3fff, &[0xff, 0x7f]),
+            (0x4000, &[0x81, 0x80, 0x00]),
             (u64::MAX, &[0x81, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]),
         ];
         for &(value, bytes) in cases {

@@ -68,16 +68,6 @@ impl<'a> BytecodeView<'a> {
     pub fn op_at(&self, offset: usize) -> Result<Op, BytecodeError> {
         Op::decode(self.code, offset, self.code_start)
     }
-
-    /// The instructions from code offset `offset` (which should be the start of one) to the end.
-    pub fn instructions_from(&self, offset: usize) -> Instructions<'a> {
-        let code = self.code.get(offset..).unwrap_or_default();
-        Instructions {
-            r: Reader::new(code, self.code_start + offset),
-            code_start: self.code_start,
-            failed: false,
-        }
-    }
 }
 
 /// Iterator over the instructions of a [`BytecodeView`].
@@ -86,13 +76,6 @@ pub struct Instructions<'a> {
     r: Reader<'a>,
     code_start: usize,
     failed: bool,
-}
-
-impl Instructions<'_> {
-    /// Code offset of the next instruction.
-    pub fn code_offset(&self) -> usize {
-        self.r.offset() - self.code_start
-    }
 }
 
 impl Iterator for Instructions<'_> {

@@ -1,10 +1,11 @@
 //! Checks of one raw code's contents: a bytecode function's prelude, operands and jumps, or a
 //! native function's prelude; then stack discipline (in `stack.rs`).
 //!
-//! The instructions are decoded in place ([`BytecodeView`]), twice at most: once here, in order,
-//! and again by the stack analysis along the paths it follows. What the two passes share (which
-//! offsets start an instruction, which are jump targets) lives in [`Scratch`], whose buffers are
-//! reused from one function to the next.
+//! The instructions are decoded in place ([`BytecodeView::op_at`]) once here, in order; the stack
+//! analysis then runs most of them from the records this pass leaves ([`Plain`]) and decodes only
+//! the others again. What the two passes share (which offsets start an instruction, which are jump
+//! targets, the plain records) lives in [`Scratch`], whose buffers are reused from one function to
+//! the next.
 
 use crate::bytecode::{
     BytecodeError, BytecodeView, Flow, Format, NativePrelude, Op, Opcode, OperandKind, Prelude,
@@ -39,6 +40,12 @@ impl OffsetSet {
     pub(super) fn contains(&self, offset: usize) -> bool {
         self.words.get(offset / 64).is_some_and(|w| w & (1 << (offset % 64)) != 0)
     }
+
+    /// `target` as an offset, if it lies inside code of `code_len` bytes and is in the set (used
+    /// on the set of instruction starts: a jump or handler target that is valid).
+    pub(super) fn target(&self, target: i64, code_len: usize) -> Option<usize> {
+        usize::try_from(target).ok().filter(|&t| t < code_len && self.contains(t))
+    }
 }
 
 /// A jump seen by the first pass, checked once every instruction start is known.
@@ -72,11 +79,6 @@ impl Scratch {
         let base_exception =
             base_exception.filter(|(_, q)| q.bytes() == Some(b"BaseException")).map(|(i, _)| i as u64);
         Scratch { base_exception: base_exception.collect(), ..Scratch::default() }
-    }
-
-    /// Whether `target` is a code offset inside the code at which an instruction starts.
-    pub(super) fn valid_target(&self, target: i64, code_len: usize) -> Option<usize> {
-        usize::try_from(target).ok().filter(|&t| t < code_len && self.starts.contains(t))
     }
 }
 
@@ -210,7 +212,7 @@ fn check_instructions(
     scratch.joins.insert(0);
     let mut inserted = 0;
     for j in &scratch.jumps {
-        if let Some(t) = scratch.valid_target(j.target, code_len) {
+        if let Some(t) = scratch.starts.target(j.target, code_len) {
             scratch.joins.insert(t);
             continue;
         }

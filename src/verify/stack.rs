@@ -282,8 +282,7 @@ pub(super) fn check(
         return;
     }
     let Scratch { starts, joins, plain, stack: buffers, .. } = scratch;
-    let valid_target =
-        |target: i64| usize::try_from(target).ok().filter(|&t| t < code_len && starts.contains(t));
+    let valid_target = |target: i64| starts.target(target, code_len);
     let s = &view.prelude.signature;
     let flags = s.scope_flags;
     // The stack grows up from the bottom of the state array and the locals sit at its top; the

@@ -21,8 +21,7 @@
 //! packed into one `u128`, so that states compare and copy cheaply. The buffers live in
 //! [`StackScratch`], reused from one function to the next.
 
-use std::collections::VecDeque;
-use std::rc::Rc;
+use std::collections::{HashMap, VecDeque};
 
 use crate::bytecode::{BlockEffect, BytecodeView, Flow, Op, Opcode, StackDelta, StackEffect};
 use crate::error::Path;
@@ -93,12 +92,12 @@ struct Block {
     handler: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct State {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct State {
     stack: u64,
-    /// Shared between the states that have the same blocks (most successors): cloning a state
-    /// does not allocate.
-    blocks: Rc<Vec<Block>>,
+    /// The exception-handler blocks, as an id in the function's [`BlockStacks`] (equal stacks have
+    /// equal ids, so states copy and compare as plain values).
+    blocks: usize,
     /// The tags of the top [`WINDOW`] slots, four bits each, the top in the lowest bits; slots
     /// below the window (and above the bottom of the stack) are `Unknown` (0).
     tags: u128,
@@ -115,9 +114,8 @@ fn shr(bits: u128, n: u64) -> u128 {
 }
 
 impl State {
-    fn entry(no_blocks: &Rc<Vec<Block>>) -> Self {
-        State { stack: 0, blocks: Rc::clone(no_blocks), tags: 0 }
-    }
+    /// The state on entry: nothing on the stack, no blocks.
+    pub(super) const ENTRY: State = State { stack: 0, blocks: BlockStacks::EMPTY, tags: 0 };
 
     /// The tag `i` slots below the top (0: the top).
     fn top(&self, i: u64) -> Tag {
@@ -156,6 +154,73 @@ impl State {
         self.pop_n(delta.pops);
         self.tags = shl(self.tags, 4 * delta.pushes.min(WINDOW as u64));
         self.stack = self.stack.saturating_add(delta.pushes);
+    }
+}
+
+/// The block stacks met in one function, hash-consed: each distinct stack is stored once, as its
+/// top block and the id of the stack below, so pushing and popping a block and comparing two
+/// stacks take constant time.
+#[derive(Default)]
+pub(super) struct BlockStacks {
+    /// Stack `id` is `nodes[id - 1]`; id 0 is the empty stack.
+    nodes: Vec<Node>,
+    /// (stack below, top block) → id, to find a stack that was already made.
+    ids: HashMap<(usize, Block), usize>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    below: usize,
+    top: Block,
+    depth: usize,
+}
+
+impl BlockStacks {
+    /// The id of the empty stack.
+    pub(super) const EMPTY: usize = 0;
+
+    /// Forgets every stack (between functions).
+    pub(super) fn clear(&mut self) {
+        self.nodes.clear();
+        self.ids.clear();
+    }
+
+    /// The stack `id` with `block` pushed on it.
+    fn push(&mut self, id: usize, block: Block) -> usize {
+        let nodes = &mut self.nodes;
+        *self.ids.entry((id, block)).or_insert_with(|| {
+            let depth = nodes.get(id.wrapping_sub(1)).map_or(0, |n| n.depth) + 1;
+            nodes.push(Node { below: id, top: block, depth });
+            nodes.len()
+        })
+    }
+
+    /// The top block of stack `id` and the stack below it; `None` for the empty stack.
+    fn pop(&self, id: usize) -> Option<(Block, usize)> {
+        let node = self.nodes.get(id.checked_sub(1)?)?;
+        Some((node.top, node.below))
+    }
+
+    /// The stack below the top block (the empty stack stays empty).
+    fn below(&self, id: usize) -> usize {
+        self.pop(id).map_or(Self::EMPTY, |(_, below)| below)
+    }
+
+    /// The number of blocks.
+    pub(super) fn depth(&self, id: usize) -> usize {
+        id.checked_sub(1).and_then(|i| self.nodes.get(i)).map_or(0, |n| n.depth)
+    }
+
+    /// Each block of stack `id` from the bottom up, with the id of the stack it tops.
+    fn bottom_up(&self, id: usize) -> Vec<(Block, usize)> {
+        let mut blocks = Vec::with_capacity(self.depth(id));
+        let mut at = id;
+        while let Some((block, below)) = self.pop(at) {
+            blocks.push((block, at));
+            at = below;
+        }
+        blocks.reverse();
+        blocks
     }
 }
 
@@ -266,8 +331,8 @@ pub(super) struct StackScratch {
     queue: VecDeque<(usize, usize)>,
     /// The successors of the instruction being run, when there is more than the next one.
     out: Vec<(Edge, State)>,
-    /// The empty block stack, shared by every entry state.
-    no_blocks: Rc<Vec<Block>>,
+    /// The block stacks of the states.
+    pub(super) stacks: BlockStacks,
 }
 
 pub(super) fn check(
@@ -301,7 +366,8 @@ pub(super) fn check(
         n_exc: u64::from(s.n_exc_stack),
     };
 
-    let StackScratch { head, touched, arena, queue, out, no_blocks } = buffers;
+    let StackScratch { head, touched, arena, queue, out, stacks } = buffers;
+    stacks.clear();
     if head.len() < code_len {
         head.resize(code_len, NIL);
     }
@@ -309,7 +375,7 @@ pub(super) fn check(
     queue.clear();
     out.clear();
     touched.clear();
-    arena.push((State::entry(no_blocks), NIL));
+    arena.push((State::ENTRY, NIL));
     head[0] = 0;
     touched.push(0);
     queue.push_back((0, 0));
@@ -324,7 +390,7 @@ pub(super) fn check(
     };
 
     while let Some((start, id)) = queue.pop_front() {
-        let mut state = arena[id].0.clone();
+        let mut state = arena[id].0;
         // Straight-line code: the state is updated in place until the instruction has other
         // successors than the next one, or the next one is a join point (where states are kept).
         let mut at = start;
@@ -353,13 +419,13 @@ pub(super) fn check(
             }
             // Every offset reached is an instruction start that the first pass decoded.
             let Ok(ins) = view.op_at(at) else { break None };
-            if step(module, &ctx, &ins, &mut state, out, &mut |c, m| report(c, ins.offset, m, f)) {
+            if step(module, &ctx, &ins, &mut state, stacks, out, &mut |c, m| report(c, ins.offset, m, f)) {
                 at = ins.next_offset();
                 let fast = at < code_len
                     && !joins.contains(at)
                     && state.stack <= ctx.room
-                    && state.blocks.len() as u64 <= ctx.n_exc
-                    && state.blocks.len() <= MAX_BLOCK_DEPTH;
+                    && stacks.depth(state.blocks) as u64 <= ctx.n_exc
+                    && stacks.depth(state.blocks) <= MAX_BLOCK_DEPTH;
                 if fast {
                     continue;
                 }
@@ -398,14 +464,15 @@ pub(super) fn check(
             if next >= code_len {
                 continue; // reported as falling off the end
             }
-            if next_state.blocks.len() as u64 > ctx.n_exc || next_state.blocks.len() > MAX_BLOCK_DEPTH {
+            let depth = stacks.depth(next_state.blocks);
+            if depth as u64 > ctx.n_exc || depth > MAX_BLOCK_DEPTH {
                 report(
                     Check::ExceptionStack,
                     ins.offset,
                     format!(
                         "{} nests {} handlers; n_exc_stack is {}",
                         ins.opcode.upstream_name(),
-                        next_state.blocks.len(),
+                        depth,
                         ctx.n_exc
                     ),
                     f,
@@ -453,9 +520,9 @@ enum Edge {
 /// The state in which the VM runs the handler of `blocks.last()` for a return or an unwind jump:
 /// the stack cut back to the level the block saved, then two items (the return value or the
 /// jump destination, and the small-int marker).
-fn unwind_entry(blocks: Vec<Block>) -> Option<(Edge, State)> {
-    let block = *blocks.last()?;
-    let mut state = State { stack: block.saved + 1, blocks: Rc::new(blocks), tags: 0 };
+fn unwind_entry(stacks: &BlockStacks, blocks: usize) -> Option<(Edge, State)> {
+    let (block, _) = stacks.pop(blocks)?;
+    let mut state = State { stack: block.saved + 1, blocks, tags: 0 };
     state.push(Tag::Marker);
     Some((Edge::Handler(block.handler), state))
 }
@@ -468,6 +535,7 @@ fn step(
     ctx: &Ctx<'_>,
     ins: &Op,
     state: &mut State,
+    stacks: &mut BlockStacks,
     out: &mut Vec<(Edge, State)>,
     bad: &mut dyn FnMut(Check, String),
 ) -> bool {
@@ -547,13 +615,11 @@ fn step(
             state.pop();
             let jump_when = ins.opcode == Opcode::POP_JUMP_IF_TRUE;
             match t0 {
-                Tag::True | Tag::False if (t0 == Tag::True) == jump_when => {
-                    out.push((Edge::Target, state.clone()))
-                }
+                Tag::True | Tag::False if (t0 == Tag::True) == jump_when => out.push((Edge::Target, *state)),
                 Tag::True | Tag::False => return true,
                 _ => {
-                    out.push((Edge::Target, state.clone()));
-                    out.push((Edge::Next, state.clone()));
+                    out.push((Edge::Target, *state));
+                    out.push((Edge::Next, *state));
                 }
             }
             return false;
@@ -565,7 +631,7 @@ fn step(
                 _ => BlockKind::With,
             };
             // The level the block saves, and the stack at that level.
-            let mut handler = state.clone();
+            let mut handler = *state;
             if kind == BlockKind::With {
                 handler.pop();
                 handler.push(Tag::Unknown); // __exit__
@@ -574,20 +640,22 @@ fn step(
             let saved = handler.stack;
             let handler_at = ins.jump_target().unwrap_or(i64::MAX);
             let block = Block { kind, saved, handler: handler_at };
-            Rc::make_mut(&mut handler.blocks).push(block);
+            let blocks = stacks.push(state.blocks, block);
+            handler.blocks = blocks;
             handler.push(Tag::Exc);
             out.push((Edge::Target, handler));
             state.apply(delta);
-            Rc::make_mut(&mut state.blocks).push(block);
-            out.push((Edge::Next, state.clone()));
+            state.blocks = blocks;
+            out.push((Edge::Next, *state));
             return false;
         }
         Opcode::POP_EXCEPT_JUMP => {
-            if Rc::make_mut(&mut state.blocks).pop().is_none() {
+            let Some((_, below)) = stacks.pop(state.blocks) else {
                 bad(Check::ExceptionStack, format!("{name} pops a handler that is not there"));
                 return false;
-            }
-            out.push((Edge::Target, state.clone()));
+            };
+            state.blocks = below;
+            out.push((Edge::Target, *state));
             return false;
         }
         Opcode::END_FINALLY => {
@@ -603,10 +671,11 @@ fn step(
                 }
             }
             state.pop();
-            if Rc::make_mut(&mut state.blocks).pop().is_none() {
+            let Some((_, below)) = stacks.pop(state.blocks) else {
                 bad(Check::ExceptionStack, format!("{name} pops a handler that is not there"));
                 return false;
-            }
+            };
+            state.blocks = below;
             return true;
         }
         Opcode::WITH_CLEANUP => {
@@ -642,10 +711,12 @@ fn step(
             let x = ins.extra;
             let mut depth = state.stack;
             for _ in 0..(x & 0x7f) {
-                let Some(block) = Rc::make_mut(&mut state.blocks).pop() else {
+                let with_block = state.blocks;
+                let Some((block, below)) = stacks.pop(with_block) else {
                     bad(Check::ExceptionStack, format!("{name} unwinds a handler that is not there"));
                     return false;
                 };
+                state.blocks = below;
                 if block.kind == BlockKind::Except {
                     continue;
                 }
@@ -670,9 +741,7 @@ fn step(
                     );
                     return false;
                 } else {
-                    let mut blocks = Vec::clone(&state.blocks);
-                    blocks.push(block);
-                    out.extend(unwind_entry(blocks));
+                    out.extend(unwind_entry(stacks, with_block));
                 }
                 if block.kind == BlockKind::With {
                     depth = block.saved - 2; // WITH_CLEANUP drops __exit__ and the context manager
@@ -687,19 +756,21 @@ fn step(
             }
             // Unwinding only takes items off the top: what lies below keeps its tags.
             state.pop_n(state.stack - depth);
-            out.push((Edge::Target, state.clone()));
+            out.push((Edge::Target, *state));
             return false;
         }
         Opcode::RETURN_VALUE => {
             // Every finally/with handler not yet running is run on the way out, innermost first.
-            for (k, block) in state.blocks.iter().enumerate() {
-                if block.kind != BlockKind::Except && block.handler > ins.offset as i64 {
-                    out.extend(unwind_entry(state.blocks[..=k].to_vec()));
+            if state.blocks != BlockStacks::EMPTY {
+                for (block, blocks) in stacks.bottom_up(state.blocks) {
+                    if block.kind != BlockKind::Except && block.handler > ins.offset as i64 {
+                        out.extend(unwind_entry(stacks, blocks));
+                    }
                 }
             }
             return false;
         }
-        _ => return generic(ins, delta, state, out, bad),
+        _ => return generic(ins, delta, state, stacks, out, bad),
     }
     true
 }
@@ -709,6 +780,7 @@ fn generic(
     ins: &Op,
     delta: StackDelta,
     state: &mut State,
+    stacks: &BlockStacks,
     out: &mut Vec<(Edge, State)>,
     bad: &mut dyn FnMut(Check, String),
 ) -> bool {
@@ -724,15 +796,15 @@ fn generic(
                 );
                 return false;
             }
-            let mut target = state.clone();
+            let mut target = *state;
             target.apply(branch);
             if info.blocks == BlockEffect::Pop {
-                Rc::make_mut(&mut target.blocks).pop();
+                target.blocks = stacks.below(target.blocks);
             }
             out.push((Edge::Target, target));
             if info.flow == Flow::Branch {
                 state.apply(delta);
-                out.push((Edge::Next, state.clone()));
+                out.push((Edge::Next, *state));
             }
             false
         }

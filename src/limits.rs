@@ -35,3 +35,8 @@ pub const MAX_PRELUDE_SIZE_BYTES: usize = 32;
 /// too irregular (compiler output needs at most a handful: `finally` handlers are entered with
 /// one or two items). Bounds the verifier's work at this many passes over the code.
 pub const MAX_VERIFY_STATES: usize = 16;
+
+/// How many times over its code the verifier's one-pass proof may go back to run a loop again
+/// (compiler output: once per `while` loop body) before it leaves the function to the exhaustive
+/// passes. Bounds that proof's work at this many passes.
+pub const MAX_VERIFY_RESCANS: usize = 4;

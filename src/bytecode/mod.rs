@@ -33,6 +33,7 @@ pub use function::{BytecodeFunction, Encoded, Layout};
 pub use instruction::Instruction;
 pub use line_table::{LineEntry, LineForm, LineTable};
 pub use op::Op;
+pub(crate) use op::small_int;
 pub use opcode::{
     BlockEffect, Flow, Format, Multi, OpInfo, Opcode, OperandKind, StackDelta, StackEffect, StackRule,
 };

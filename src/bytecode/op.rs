@@ -25,6 +25,34 @@ pub struct Op {
     pub len: u8,
 }
 
+/// The signed operand of `LOAD_CONST_SMALL_INT` at `at`, as the VM reads it (the first byte's
+/// `0x40` bit is the sign), and its length; `None` when it is padded (longer than its value needs),
+/// longer than nine bytes, or cut off.
+#[inline]
+pub(crate) fn small_int(code: &[u8], at: usize) -> Option<(i64, usize)> {
+    const MAX_BYTES: usize = 9; // 63 bits: no overflow
+    let b0 = *code.get(at)?;
+    let mut value = if b0 & 0x40 != 0 { -1i64 } else { 0 };
+    let mut n = 0;
+    loop {
+        let b = *code.get(at + n)?;
+        value = (value << 7) | i64::from(b & 0x7f);
+        n += 1;
+        if b & 0x80 == 0 {
+            break;
+        }
+        if n == MAX_BYTES {
+            return None;
+        }
+    }
+    // The fewest bytes that hold the value with its sign: 7n bits, the top one the sign.
+    let needs_all = n == 1 || {
+        let half = 1i64 << (7 * n - 8);
+        value < -half || value >= half
+    };
+    needs_all.then_some((value, n))
+}
+
 impl Op {
     /// Decodes the instruction at code offset `offset` of `code` (the instruction bytes). The
     /// usual shapes are decoded here; the rest (operands longer than two bytes, padded ones, and
@@ -46,13 +74,16 @@ impl Op {
         let at = offset + 1;
         let (arg, n) = match info.format {
             Format::Byte => (0, 0),
+            Format::VarUint if info.operand == OperandKind::SmallInt => {
+                let (value, n) = small_int(code, at)?;
+                (value as u64, n)
+            }
             Format::Qstr | Format::VarUint => {
                 let b0 = *code.get(at)?;
                 if b0 & 0x80 == 0 {
-                    let signed = info.operand == OperandKind::SmallInt && b0 & 0x40 != 0;
-                    (if signed { (i64::from(b0) - 0x80) as u64 } else { u64::from(b0) }, 1)
-                } else if b0 == 0x80 || info.operand == OperandKind::SmallInt {
-                    return None; // padding, or a longer signed value (which may be padded)
+                    (u64::from(b0), 1)
+                } else if b0 == 0x80 {
+                    return None; // padding
                 } else {
                     let b1 = *code.get(at + 1)?;
                     if b1 & 0x80 != 0 {
@@ -182,6 +213,14 @@ pub(crate) mod tests {
         &[0xff, 0xff, 0x01],
         &[0x83, 0x2c, 0x11],
         &[0xc0, 0x00],
+        &[0x80, 0xce, 0x10],
+        &[0xbd, 0x84, 0x40],
+        &[0xff, 0xbf, 0x00],
+        &[0xff, 0xff, 0x7f],
+        &[0x80, 0xc0, 0x80, 0x00],
+        &[0x84, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00],
+        &[0xc0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00],
+        &[0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00],
         &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f],
     ];
 

@@ -7,6 +7,8 @@
 //! targets, the plain records) lives in [`Scratch`], whose buffers are reused from one function to
 //! the next.
 
+use std::fmt;
+
 use crate::bytecode::{
     BytecodeError, BytecodeView, Flow, Format, NativePrelude, Op, Opcode, OperandKind, Prelude,
 };
@@ -15,7 +17,8 @@ use crate::flags::ScopeFlags;
 use crate::module::Module;
 use crate::raw_code::{Kind, RawCode};
 
-use super::stack::{Plain, StackScratch};
+use super::linear::LinearScratch;
+use super::stack::{Ctx, Plain, StackScratch};
 use super::{Check, Finding, Findings};
 
 /// A set of code offsets.
@@ -26,12 +29,12 @@ pub(super) struct OffsetSet {
 
 impl OffsetSet {
     /// Empties the set and makes room for offsets below `len`.
-    fn reset(&mut self, len: usize) {
+    pub(super) fn reset(&mut self, len: usize) {
         self.words.clear();
         self.words.resize(len / 64 + 1, 0);
     }
 
-    fn insert(&mut self, offset: usize) {
+    pub(super) fn insert(&mut self, offset: usize) {
         if let Some(w) = self.words.get_mut(offset / 64) {
             *w |= 1 << (offset % 64);
         }
@@ -39,6 +42,11 @@ impl OffsetSet {
 
     pub(super) fn contains(&self, offset: usize) -> bool {
         self.words.get(offset / 64).is_some_and(|w| w & (1 << (offset % 64)) != 0)
+    }
+
+    /// Whether every offset in this set is in `other` too.
+    pub(super) fn is_subset(&self, other: &OffsetSet) -> bool {
+        self.words.iter().zip(other.words.iter().chain(std::iter::repeat(&0))).all(|(a, b)| a & !b == 0)
     }
 
     /// `target` as an offset, if it lies inside code of `code_len` bytes and is in the set (used
@@ -69,8 +77,9 @@ pub(super) struct Scratch {
     pub(super) plain: Vec<Plain>,
     jumps: Vec<PendingJump>,
     /// The qstr-table indices that name `BaseException`.
-    base_exception: Vec<u64>,
+    pub(super) base_exception: Vec<u64>,
     pub(super) stack: StackScratch,
+    pub(super) linear: LinearScratch,
 }
 
 impl Scratch {
@@ -114,7 +123,14 @@ pub(super) fn check(
     // Findings of this function start here; a decode error replaces them all.
     let first_finding = f.list.len();
     check_prelude(module, path, &view.prelude, true, f);
-    let last = match check_instructions(module, path, rc, &view, scratch, f) {
+    let ctx = Ctx::new(path, &view);
+    let bounds = Bounds::new(module, rc, &view);
+    // Most functions are proven clean in one pass; any other is checked again by the two passes
+    // below, which find and explain every problem.
+    if f.list.len() == first_finding && super::linear::proves_clean(module, &ctx, &bounds, &view, scratch) {
+        return;
+    }
+    let last = match check_instructions(path, &bounds, &view, scratch, f) {
         Ok(last) => last,
         Err(e) => {
             f.list.truncate(first_finding);
@@ -137,26 +153,69 @@ pub(super) fn check(
         }
         _ => {}
     }
-    super::stack::check(module, path, &view, scratch, f);
+    super::stack::check(module, &ctx, &view, scratch, f);
+}
+
+/// The sizes of what an instruction's operands index into.
+pub(super) struct Bounds {
+    pub(super) n_qstr: u64,
+    pub(super) n_obj: u64,
+    pub(super) n_children: u64,
+    pub(super) n_state: u64,
+}
+
+impl Bounds {
+    fn new(module: &Module<'_>, rc: &RawCode<'_>, view: &BytecodeView<'_>) -> Self {
+        Bounds {
+            n_qstr: module.qstrs.len() as u64,
+            n_obj: module.objects.len() as u64,
+            n_children: rc.children.len() as u64,
+            n_state: u64::from(view.prelude.signature.n_state),
+        }
+    }
+}
+
+/// Checks that `op`'s opcode is assigned and that its operands (other than a jump's target, which
+/// is checked once every instruction start is known) are in range; each rule broken is passed to
+/// `bad`, in the order it is reported.
+#[inline(always)]
+pub(super) fn check_operands(op: &Op, b: &Bounds, mut bad: impl FnMut(Check, fmt::Arguments<'_>)) {
+    let info = op.info();
+    // Displays as its upstream name; formatted only when a finding is reported.
+    let name = op.opcode;
+    if !info.assigned {
+        bad(Check::Opcode, format_args!("opcode {:#04x} is not assigned", op.opcode.0));
+    }
+    let i = op.arg;
+    match (info.format, info.operand) {
+        (Format::Qstr, _) if i >= b.n_qstr => {
+            bad(Check::QstrIndex, format_args!("{name} names qstr {i}; the table has {}", b.n_qstr));
+        }
+        (Format::VarUint, OperandKind::Const) if i >= b.n_obj => {
+            bad(Check::ConstIndex, format_args!("{name} loads constant {i}; the table has {}", b.n_obj));
+        }
+        (Format::VarUint, OperandKind::Child) if i >= b.n_children => {
+            bad(Check::ChildIndex, format_args!("{name} makes child {i}; this raw code has {}", b.n_children));
+        }
+        _ => {}
+    }
+    if let Some(i) = op.local_index().filter(|&i| i >= b.n_state) {
+        bad(Check::LocalIndex, format_args!("{name} uses local {i}; n_state is {}", b.n_state));
+    }
 }
 
 /// The first pass: decodes every instruction in order, checks its operands, and fills
 /// `scratch.starts` and `scratch.joins`. Returns the last instruction (`None` if there are none), or
 /// the decode error (which is then the function's only finding).
 fn check_instructions(
-    module: &Module<'_>,
     path: &Path,
-    rc: &RawCode<'_>,
+    bounds: &Bounds,
     view: &BytecodeView<'_>,
     scratch: &mut Scratch,
     f: &mut Findings,
 ) -> Result<Option<Op>, BytecodeError> {
     let code_start = view.code_start();
     let code_len = view.code().len();
-    let n_qstr = module.qstrs.len() as u64;
-    let n_obj = module.objects.len() as u64;
-    let n_children = rc.children.len() as u64;
-    let n_state = u64::from(view.prelude.signature.n_state);
     scratch.starts.reset(code_len);
     scratch.joins.reset(code_len);
     scratch.jumps.clear();
@@ -169,40 +228,12 @@ fn check_instructions(
         let op = view.op_at(offset)?;
         scratch.starts.insert(offset);
         scratch.plain[offset] = Plain::of(&op, &scratch.base_exception);
-        let info = op.info();
         let at = Some(code_start + offset);
-        // Displays as its upstream name; formatted only when a finding is reported.
-        let name = op.opcode;
-        if !info.assigned {
-            f.add(path, at, Check::Opcode, format!("opcode {:#04x} is not assigned", op.opcode.0));
-        }
-        let i = op.arg;
-        match (info.format, info.operand) {
-            (Format::Qstr, _) if i >= n_qstr => {
-                f.add(path, at, Check::QstrIndex, format!("{name} names qstr {i}; the table has {n_qstr}"));
-            }
-            (Format::VarUint, OperandKind::Const) if i >= n_obj => {
-                f.add(
-                    path,
-                    at,
-                    Check::ConstIndex,
-                    format!("{name} loads constant {i}; the table has {n_obj}"),
-                );
-            }
-            (Format::VarUint, OperandKind::Child) if i >= n_children => {
-                let message = format!("{name} makes child {i}; this raw code has {n_children}");
-                f.add(path, at, Check::ChildIndex, message);
-            }
-            (Format::Offset, _) => scratch.jumps.push(PendingJump {
-                offset,
-                opcode: op.opcode,
-                target: op.arg as i64,
-                finding: f.list.len(),
-            }),
-            _ => {}
-        }
-        if let Some(i) = op.local_index().filter(|&i| i >= n_state) {
-            f.add(path, at, Check::LocalIndex, format!("{name} uses local {i}; n_state is {n_state}"));
+        check_operands(&op, bounds, |check, message| f.add(path, at, check, message.to_string()));
+        if op.info().format == Format::Offset {
+            // (Jump opcodes have no other operand that could be reported after this.)
+            let finding = f.list.len();
+            scratch.jumps.push(PendingJump { offset, opcode: op.opcode, target: op.arg as i64, finding });
         }
         last = Some(op);
         offset = op.next_offset();

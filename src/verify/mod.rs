@@ -10,6 +10,7 @@
 
 mod container;
 mod function;
+mod linear;
 mod stack;
 
 use std::fmt;

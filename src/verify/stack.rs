@@ -239,7 +239,7 @@ pub(super) struct Plain {
 
 /// What the table says of an opcode's plainness, decided once per byte value.
 #[derive(Debug, Clone, Copy)]
-enum PlainClass {
+pub(super) enum PlainClass {
     /// Followed by [`step`] (tags, blocks, control flow) or unassigned.
     Never,
     /// Plain, with this effect.
@@ -260,7 +260,7 @@ static PLAIN_CLASS: [PlainClass; 256] = {
     table
 };
 
-const fn plain_class(op: u8) -> PlainClass {
+pub(super) const fn plain_class(op: u8) -> PlainClass {
     let info = crate::bytecode::opcode::info_for(op);
     if !matches!(info.flow, Flow::Next) {
         return PlainClass::Never;
@@ -287,6 +287,12 @@ const fn plain_class(op: u8) -> PlainClass {
 }
 
 impl Plain {
+    /// The record of a plain instruction of `len` bytes with this effect.
+    #[inline]
+    pub(super) fn new(pops: u32, pushes: u32, scratch: u8, len: u8) -> Plain {
+        Plain { pops, pushes, scratch, len }
+    }
+
     /// The record of `op`; `base_exception` lists the qstr indices that name `BaseException`.
     #[inline]
     pub(super) fn of(op: &Op, base_exception: &[u64]) -> Plain {
@@ -306,15 +312,66 @@ impl Plain {
             }
         }
     }
+
+    /// Runs the instruction on `state` if it is plain and breaks no rule there (its pops are on
+    /// the stack, and it stays within `room` slots); false leaves it to [`step`].
+    #[inline]
+    pub(super) fn run(&self, state: &mut State, room: u64) -> bool {
+        if self.len == 0 || u64::from(self.pops) > state.stack {
+            return false;
+        }
+        let after = state.stack - u64::from(self.pops) + u64::from(self.pushes);
+        if state.stack.max(after) + u64::from(self.scratch) > room {
+            return false;
+        }
+        // Forgets what was popped and pushed (usually nothing is known).
+        if state.tags != 0 {
+            state.tags = shl(shr(state.tags, 4 * u64::from(self.pops)), 4 * u64::from(self.pushes));
+        }
+        state.stack = after;
+        true
+    }
 }
 
-/// Per-function context.
-struct Ctx<'p> {
+/// What the stack analysis of one function needs to know of it.
+pub(super) struct Ctx<'p> {
     path: &'p Path,
     code_start: usize,
-    room: u64,
+    /// Stack slots below the live arguments and cells.
+    pub(super) room: u64,
     n_state: u64,
-    n_exc: u64,
+    /// `n_exc_stack`.
+    pub(super) n_exc: u64,
+}
+
+impl<'p> Ctx<'p> {
+    pub(super) fn new(path: &'p Path, view: &BytecodeView<'_>) -> Self {
+        let s = &view.prelude.signature;
+        let flags = s.scope_flags;
+        // The stack grows up from the bottom of the state array and the locals sit at its top; the
+        // argument and cell slots are live from entry, so the stack must stay below them. (Other
+        // locals may share slots with the stack while dead: mpy-cross sizes class bodies that way.)
+        let n_args = u64::from(s.n_pos_args)
+            + u64::from(s.n_kwonly_args)
+            + u64::from(flags.contains(ScopeFlags::VARARGS))
+            + u64::from(flags.contains(ScopeFlags::VARKEYWORDS));
+        let live = view.prelude.cells.iter().map(|&c| u64::from(c) + 1).fold(n_args, u64::max);
+        Ctx {
+            path,
+            code_start: view.code_start(),
+            room: u64::from(s.n_state).saturating_sub(live),
+            n_state: u64::from(s.n_state),
+            n_exc: u64::from(s.n_exc_stack),
+        }
+    }
+
+    /// Whether code may be entered in `state`: its stack within the room, its blocks within
+    /// `n_exc_stack` (otherwise the edge into it is reported).
+    #[inline]
+    pub(super) fn admits(&self, state: &State, stacks: &BlockStacks) -> bool {
+        let depth = stacks.depth(state.blocks);
+        state.stack <= self.room && depth as u64 <= self.n_exc && depth <= MAX_BLOCK_DEPTH
+    }
 }
 
 /// The analysis's buffers, kept between functions.
@@ -337,7 +394,7 @@ pub(super) struct StackScratch {
 
 pub(super) fn check(
     module: &Module<'_>,
-    path: &Path,
+    ctx: &Ctx<'_>,
     view: &BytecodeView<'_>,
     scratch: &mut Scratch,
     f: &mut Findings,
@@ -348,23 +405,6 @@ pub(super) fn check(
     }
     let Scratch { starts, joins, plain, stack: buffers, .. } = scratch;
     let valid_target = |target: i64| starts.target(target, code_len);
-    let s = &view.prelude.signature;
-    let flags = s.scope_flags;
-    // The stack grows up from the bottom of the state array and the locals sit at its top; the
-    // argument and cell slots are live from entry, so the stack must stay below them. (Other
-    // locals may share slots with the stack while dead: mpy-cross sizes class bodies that way.)
-    let n_args = u64::from(s.n_pos_args)
-        + u64::from(s.n_kwonly_args)
-        + u64::from(flags.contains(ScopeFlags::VARARGS))
-        + u64::from(flags.contains(ScopeFlags::VARKEYWORDS));
-    let live = view.prelude.cells.iter().map(|&c| u64::from(c) + 1).fold(n_args, u64::max);
-    let ctx = Ctx {
-        path,
-        code_start: view.code_start(),
-        room: u64::from(s.n_state).saturating_sub(live),
-        n_state: u64::from(s.n_state),
-        n_exc: u64::from(s.n_exc_stack),
-    };
 
     let StackScratch { head, touched, arena, queue, out, stacks } = buffers;
     stacks.clear();
@@ -397,36 +437,21 @@ pub(super) fn check(
         let ins = loop {
             // A plain instruction whose checks pass is run from its record.
             let p = plain[at];
-            if p.len != 0 && u64::from(p.pops) <= state.stack {
-                let base = state.stack - u64::from(p.pops);
-                let after = base + u64::from(p.pushes);
-                let high = state.stack.max(after);
-                if high + u64::from(p.scratch) <= ctx.room {
-                    // Forgets what was popped and pushed (usually nothing is known).
-                    if state.tags != 0 {
-                        state.tags = shl(shr(state.tags, 4 * u64::from(p.pops)), 4 * u64::from(p.pushes));
-                    }
-                    state.stack = after;
-                    let next = at + usize::from(p.len);
-                    if next < code_len && !joins.contains(next) {
-                        at = next;
-                        continue;
-                    }
-                    let Ok(ins) = view.op_at(at) else { break None };
-                    out.push((Edge::Next, state));
-                    break Some(ins);
+            if p.run(&mut state, ctx.room) {
+                let next = at + usize::from(p.len);
+                if next < code_len && !joins.contains(next) {
+                    at = next;
+                    continue;
                 }
+                let Ok(ins) = view.op_at(at) else { break None };
+                out.push((Edge::Next, state));
+                break Some(ins);
             }
             // Every offset reached is an instruction start that the first pass decoded.
             let Ok(ins) = view.op_at(at) else { break None };
-            if step(module, &ctx, &ins, &mut state, stacks, out, &mut |c, m| report(c, ins.offset, m, f)) {
+            if step(module, ctx, &ins, &mut state, stacks, out, &mut |c, m| report(c, ins.offset, m, f)) {
                 at = ins.next_offset();
-                let fast = at < code_len
-                    && !joins.contains(at)
-                    && state.stack <= ctx.room
-                    && stacks.depth(state.blocks) as u64 <= ctx.n_exc
-                    && stacks.depth(state.blocks) <= MAX_BLOCK_DEPTH;
-                if fast {
+                if at < code_len && !joins.contains(at) && ctx.admits(&state, stacks) {
                     continue;
                 }
                 out.push((Edge::Next, state));
@@ -510,7 +535,7 @@ pub(super) fn check(
 }
 
 /// Where a successor state goes.
-enum Edge {
+pub(super) enum Edge {
     Next,
     Target,
     /// Into a `finally`/`with` handler at this code offset, run by a return or an unwind.
@@ -530,7 +555,7 @@ fn unwind_entry(stacks: &BlockStacks, blocks: usize) -> Option<(Edge, State)> {
 /// Runs `ins` from `state`. Returns true when execution can only continue with the next
 /// instruction, `state` then being the state there; otherwise the successors are in `out` (none
 /// when the function leaves or a problem was reported to `bad`).
-fn step(
+pub(super) fn step(
     module: &Module<'_>,
     ctx: &Ctx<'_>,
     ins: &Op,

@@ -37,6 +37,7 @@ use std::time::{Duration, Instant};
 use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput};
 use mpy_codec::Module;
+use mpy_codec::verify::Verifier;
 
 use support::Corpus;
 use support::cpu_time::{CpuTime, thread_cpu_time};
@@ -172,10 +173,15 @@ fn benches<M: Measurement>(c: &mut Criterion<M>, corpus: &Corpus) {
             files.iter().map(|f| layers::decode_functions(&mpy_codec::decode(f).unwrap())).sum::<usize>()
         })
     });
+    let mut verifier = Verifier::new();
     g.bench_function("decode+verify", |b| {
-        b.iter(|| files.iter().map(|f| layers::verify(&mpy_codec::decode(f).unwrap())).sum::<usize>())
+        b.iter(|| {
+            files.iter().map(|f| layers::verify(&mut verifier, &mpy_codec::decode(f).unwrap())).sum::<usize>()
+        })
     });
-    g.bench_function("verify", |b| b.iter(|| modules.iter().map(layers::verify).sum::<usize>()));
+    g.bench_function("verify", |b| {
+        b.iter(|| modules.iter().map(|m| layers::verify(&mut verifier, m)).sum::<usize>())
+    });
     g.bench_function("decode+disasm", |b| {
         b.iter(|| {
             for f in &files {
@@ -215,7 +221,10 @@ fn time(args: &[String]) -> Result<(), String> {
         "decode" => time_op(op, iters, &files, |b| decode(b).map(|m| drop(black_box(m)))),
         "instructions" => time_op(op, iters, &files, |b| decode(b).map(|m| layers::decode_instructions(&m))),
         "functions" => time_op(op, iters, &files, |b| decode(b).map(|m| layers::decode_functions(&m))),
-        "verify" => time_op(op, iters, &files, |b| decode(b).map(|m| layers::verify(&m))),
+        "verify" => {
+            let mut verifier = Verifier::new();
+            time_op(op, iters, &files, |b| decode(b).map(|m| layers::verify(&mut verifier, &m)))
+        }
         "disasm" => time_op(op, iters, &files, |b| {
             decode(b).and_then(|m| layers::disassemble(&m, &mut Sink).map_err(|e| e.to_string()))
         }),
@@ -231,7 +240,7 @@ fn time_op<T>(
     name: &str,
     iters: u32,
     files: &[(String, Vec<u8>)],
-    op: impl Fn(&[u8]) -> Result<T, String>,
+    mut op: impl FnMut(&[u8]) -> Result<T, String>,
 ) -> Result<(), String> {
     let bytes: usize = files.iter().map(|(_, b)| b.len()).sum();
     for (path, b) in files {

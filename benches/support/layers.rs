@@ -5,6 +5,7 @@
 use std::fmt::{self, Write};
 
 use mpy_codec::bytecode::{BytecodeFunction, BytecodeView};
+use mpy_codec::verify::Verifier;
 use mpy_codec::{Kind, Module};
 
 /// A `fmt::Write` that drops the text (the formatting is still done).
@@ -52,9 +53,10 @@ pub fn decode_instructions(module: &Module<'_>) -> usize {
     n
 }
 
-/// Runs the verifier (which decodes every function itself); returns the number of findings.
-pub fn verify(module: &Module<'_>) -> usize {
-    mpy_codec::verify::verify(module).len()
+/// Runs the verifier (which decodes every function itself); returns the number of findings. One
+/// [`Verifier`] serves every module, as in a build that checks many files.
+pub fn verify(verifier: &mut Verifier, module: &Module<'_>) -> usize {
+    verifier.verify(module).len()
 }
 
 /// Disassembles a whole module into `out` as `mpy dis` does ([`mpy_codec::dis`]): every raw code

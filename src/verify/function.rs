@@ -29,12 +29,12 @@ pub(super) struct OffsetSet {
 
 impl OffsetSet {
     /// Empties the set and makes room for offsets below `len`.
-    pub(super) fn reset(&mut self, len: usize) {
+    fn reset(&mut self, len: usize) {
         self.words.clear();
         self.words.resize(len / 64 + 1, 0);
     }
 
-    pub(super) fn insert(&mut self, offset: usize) {
+    fn insert(&mut self, offset: usize) {
         if let Some(w) = self.words.get_mut(offset / 64) {
             *w |= 1 << (offset % 64);
         }
@@ -42,11 +42,6 @@ impl OffsetSet {
 
     pub(super) fn contains(&self, offset: usize) -> bool {
         self.words.get(offset / 64).is_some_and(|w| w & (1 << (offset % 64)) != 0)
-    }
-
-    /// Whether every offset in this set is in `other` too.
-    pub(super) fn is_subset(&self, other: &OffsetSet) -> bool {
-        self.words.iter().zip(other.words.iter().chain(std::iter::repeat(&0))).all(|(a, b)| a & !b == 0)
     }
 
     /// `target` as an offset, if it lies inside code of `code_len` bytes and is in the set (used
@@ -83,11 +78,13 @@ pub(super) struct Scratch {
 }
 
 impl Scratch {
-    pub(super) fn new(module: &Module<'_>) -> Self {
+    /// Prepares for the functions of `module`.
+    pub(super) fn start_module(&mut self, module: &Module<'_>) {
         let base_exception = module.qstrs.iter().enumerate();
         let base_exception =
             base_exception.filter(|(_, q)| q.bytes() == Some(b"BaseException")).map(|(i, _)| i as u64);
-        Scratch { base_exception: base_exception.collect(), ..Scratch::default() }
+        self.base_exception.clear();
+        self.base_exception.extend(base_exception);
     }
 }
 
@@ -195,7 +192,10 @@ pub(super) fn check_operands(op: &Op, b: &Bounds, mut bad: impl FnMut(Check, fmt
             bad(Check::ConstIndex, format_args!("{name} loads constant {i}; the table has {}", b.n_obj));
         }
         (Format::VarUint, OperandKind::Child) if i >= b.n_children => {
-            bad(Check::ChildIndex, format_args!("{name} makes child {i}; this raw code has {}", b.n_children));
+            bad(
+                Check::ChildIndex,
+                format_args!("{name} makes child {i}; this raw code has {}", b.n_children),
+            );
         }
         _ => {}
     }

@@ -18,16 +18,18 @@
 //! exhaustive passes then find and explain every problem. It answers true only for functions on
 //! which they report nothing.
 
-use crate::bytecode::opcode::{info_for, Multi, OperandKind, StackEffect};
-use crate::bytecode::{small_int, BytecodeView, Flow, Format, Op};
+use crate::bytecode::opcode::{Multi, OperandKind, StackEffect, info_for};
+use crate::bytecode::{BytecodeView, Flow, Format, Op, Opcode, small_int};
 use crate::limits::{MAX_VERIFY_RESCANS, MAX_VERIFY_STATES as MAX_STATES};
 use crate::module::Module;
 
-use super::function::{check_operands, Bounds, OffsetSet, Scratch};
-use super::stack::{plain_class, step, Ctx, Edge, Plain, PlainClass, State};
+use super::function::{Bounds, Scratch, check_operands};
+use super::stack::{BlockStacks, Ctx, Edge, Plain, PlainClass, State, plain_class, step};
 
 /// No state (the end of a list in [`LinearScratch::waiting`]).
 const NIL: usize = usize::MAX;
+/// Not an instruction start read so far (in [`LinearScratch::ran_at`]).
+const NOT_READ: (u32, u32) = (u32::MAX, 0);
 
 /// A state brought to an instruction by a jump.
 #[derive(Clone, Copy)]
@@ -51,8 +53,11 @@ pub(super) struct LinearScratch {
     waiting: Vec<Waiting>,
     /// How many of them have not run yet.
     not_run: usize,
-    /// Per instruction start: where the states it first ran with begin in `ran`, and how many.
+    /// Per code offset: [`NOT_READ`], or for an instruction start, where the states it first ran
+    /// with begin in `ran`, and how many.
     ran_at: Vec<(u32, u32)>,
+    /// The jump targets seen, to check that each is an instruction start.
+    targets: Vec<usize>,
     /// The states each instruction first ran with, instruction after instruction.
     ran: Vec<State>,
     /// The states the current instruction runs with, and those the next one will.
@@ -94,152 +99,226 @@ impl LinearScratch {
     }
 }
 
-/// How [`run_straight`] reads an opcode's operand; `Not` for the opcodes it leaves to the general
-/// path (all but the plain ones without an extra byte).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Read {
-    Not,
-    Nothing,
-    Uint,
-    SmallInt,
-}
+/// What [`run_straight`] needs of an opcode byte, worked out once from its table entry and packed
+/// in one word (see the `class` bits below), so that the loop reads one small table.
+type OpClass = u32;
 
-/// What the operand of an opcode indexes, as [`check_operands`] checks it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Index {
-    Nothing,
-    Qstr,
-    Const,
-    Child,
-    Local,
-    /// `LOAD_FAST_MULTI`, `STORE_FAST_MULTI`: this local.
-    FixedLocal(u8),
-}
+/// Bits 0-1: how the operand is read.
+const READ: u32 = 0b11;
+/// Not run by [`run_straight`]: jumps and opcodes with an extra byte (and unassigned bytes).
+const READ_NOT: u32 = 0;
+/// No operand; the operand value is the [`IMM`] bits.
+const READ_NOTHING: u32 = 1;
+/// A varuint operand (one or two bytes here).
+const READ_UINT: u32 = 2;
+/// A small int (its value does not matter here).
+const READ_SMALL_INT: u32 = 3;
+/// Not plain: run by [`step`] (only opcodes without an operand).
+const STEP: u32 = 1 << 2;
+/// Bits 3-5: what the operand indexes (an index into the limits in [`run_straight`]).
+const INDEX_SHIFT: u32 = 3;
+const INDEX_NOTHING: u32 = 0;
+const INDEX_QSTR: u32 = 1;
+const INDEX_CONST: u32 = 2;
+const INDEX_CHILD: u32 = 3;
+const INDEX_LOCAL: u32 = 4;
+/// The stack effect depends on the operand: [`StackEffect::resolve`] works it out.
+const RULE: u32 = 1 << 6;
+/// `LOAD_GLOBAL`, `LOAD_NAME`: not plain when the name is `BaseException`.
+const UNLESS_BASE_EXCEPTION: u32 = 1 << 7;
+/// Bits 8-15: the operand value of an opcode without one (`LOAD_FAST_MULTI`'s local).
+const IMM_SHIFT: u32 = 8;
+/// Bits 16-19, 20-23, 24-27: a fixed effect's pops and pushes, and the scratch slots.
+const POPS_SHIFT: u32 = 16;
+const PUSHES_SHIFT: u32 = 20;
+const SCRATCH_SHIFT: u32 = 24;
 
-/// What [`run_straight`] needs of an opcode byte, worked out once from its table entry.
-#[derive(Debug, Clone, Copy)]
-struct Straight {
-    read: Read,
-    index: Index,
-    effect: StackEffect,
-    scratch: u8,
-    /// `LOAD_GLOBAL`, `LOAD_NAME`: not plain when the name is `BaseException`.
-    unless_base_exception: bool,
-}
-
-static STRAIGHT: [Straight; 256] = {
-    let mut table = [NOT_STRAIGHT; 256];
+static CLASSES: [OpClass; 256] = {
+    let mut table = [READ_NOT; 256];
     let mut op = 0;
     while op < 256 {
-        table[op] = straight(op as u8);
+        table[op] = class(op as u8);
         op += 1;
     }
     table
 };
 
-const NOT_STRAIGHT: Straight = Straight {
-    read: Read::Not,
-    index: Index::Nothing,
-    effect: StackEffect::Fixed { pops: 0, pushes: 0 },
-    scratch: 0,
-    unless_base_exception: false,
-};
-
-const fn straight(op: u8) -> Straight {
+const fn class(op: u8) -> OpClass {
     let info = info_for(op);
-    let unless_base_exception = match plain_class(op) {
-        PlainClass::Never => return NOT_STRAIGHT,
-        PlainClass::UnlessBaseException => true,
-        PlainClass::Fixed { .. } | PlainClass::Rule => false,
-    };
     if !info.assigned || info.extra_byte {
-        return NOT_STRAIGHT;
+        return READ_NOT;
     }
-    let read = match (info.format, info.operand) {
-        (Format::Byte, _) => Read::Nothing,
-        (Format::VarUint, OperandKind::SmallInt) => Read::SmallInt,
-        (Format::Qstr | Format::VarUint, _) => Read::Uint,
-        (Format::Offset, _) => return NOT_STRAIGHT,
+    let mut class = match plain_class(op) {
+        PlainClass::Never if matches!(info.format, Format::Byte) => return READ_NOTHING | STEP,
+        PlainClass::Never => return READ_NOT,
+        PlainClass::UnlessBaseException => UNLESS_BASE_EXCEPTION,
+        PlainClass::Fixed { .. } | PlainClass::Rule => 0,
+    };
+    class |= match (info.format, info.operand) {
+        (Format::Byte, _) => READ_NOTHING,
+        (Format::VarUint, OperandKind::SmallInt) => READ_SMALL_INT,
+        (Format::Qstr | Format::VarUint, _) => READ_UINT,
+        (Format::Offset, _) => return READ_NOT,
     };
     let index = match (info.format, info.operand, info.multi) {
-        (Format::Qstr, _, _) => Index::Qstr,
-        (Format::VarUint, OperandKind::Const, _) => Index::Const,
-        (Format::VarUint, OperandKind::Child, _) => Index::Child,
-        (_, OperandKind::Local, _) => Index::Local,
-        (_, _, Some(Multi::LoadFast(n) | Multi::StoreFast(n))) => Index::FixedLocal(n),
-        _ => Index::Nothing,
+        (Format::Qstr, _, _) => INDEX_QSTR,
+        (Format::VarUint, OperandKind::Const, _) => INDEX_CONST,
+        (Format::VarUint, OperandKind::Child, _) => INDEX_CHILD,
+        (_, OperandKind::Local, _) => INDEX_LOCAL,
+        (_, _, Some(Multi::LoadFast(n) | Multi::StoreFast(n))) => {
+            class |= (n as u32) << IMM_SHIFT;
+            INDEX_LOCAL
+        }
+        _ => INDEX_NOTHING,
     };
-    Straight { read, index, effect: info.stack, scratch: info.scratch, unless_base_exception }
+    class |= index << INDEX_SHIFT;
+    match info.stack {
+        StackEffect::Fixed { pops, pushes } if pops < 16 && pushes < 16 && info.scratch < 16 => {
+            class |= (pops as u32) << POPS_SHIFT | (pushes as u32) << PUSHES_SHIFT;
+            class |= (info.scratch as u32) << SCRATCH_SHIFT;
+        }
+        StackEffect::Fixed { .. } => return READ_NOT,
+        StackEffect::Rule(_) => class |= RULE | (info.scratch as u32) << SCRATCH_SHIFT,
+    }
+    class
 }
 
-/// Runs plain instructions from `at` in the single state `state`, for as long as each is read for
-/// the first time here, has an operand of at most two bytes (any length for a small int), passes
-/// its operand checks, runs from its [`Plain`] record, and is followed by another instruction that
-/// no jump has brought a state to. Records each as an instruction start that ran with its state.
-/// Returns where it stopped: the instruction it left to the general path, with the state there.
+/// What the pass knows of the function it reads.
+struct Function<'a, 'm> {
+    module: &'a Module<'m>,
+    ctx: &'a Ctx<'a>,
+    bounds: &'a Bounds,
+    code: &'a [u8],
+    /// The qstr-table indices that name `BaseException`.
+    base_exception: &'a [u64],
+}
+
+/// Where [`run_straight`] stopped.
+struct Stop {
+    /// The instruction it left to the general path (or the end of the code).
+    at: usize,
+    /// The state there; `None` when execution does not get there from the instructions run.
+    state: Option<State>,
+    /// The last instruction it ran, if any.
+    last: Option<usize>,
+}
+
+/// Runs instructions from `at` in the single state `state` for as long as each is read for the
+/// first time, has no jump operand nor extra byte, has an operand of at most two bytes (a small
+/// int of any length), passes its operand checks, runs without a finding and with at most the next
+/// instruction as its successor, and that next instruction is not one a jump brought a state to.
+/// Records each as an instruction start that ran with its state.
 ///
-/// This is the general path's work on such instructions ([`check_operands`], [`Plain::of`] and
-/// [`Plain::run`]), with each opcode's part of it looked up in one table ([`STRAIGHT`]).
-#[inline(always)]
+/// This is the general path's work on such instructions ([`check_operands`], then
+/// [`State::run_plain`] or [`step`]), with each opcode's part of it looked up in one table
+/// ([`CLASSES`]).
+#[inline(never)]
 fn run_straight(
-    code: &[u8],
+    fun: &Function<'_, '_>,
     mut at: usize,
     mut state: State,
-    bounds: &Bounds,
-    ctx: &Ctx<'_>,
-    base_exception: &[u64],
-    starts: &mut OffsetSet,
+    stacks: &mut BlockStacks,
     s: &mut LinearScratch,
-) -> (usize, State) {
+) -> Stop {
+    let code = fun.code;
+    let b = fun.bounds;
+    // What each index kind must stay below.
+    let limits = [u64::MAX, b.n_qstr, b.n_obj, b.n_children, b.n_state, 0, 0, 0];
+    let room = fun.ctx.room;
+    let mut last = None;
     loop {
         let Some(&opcode) = code.get(at) else { break };
-        let st = STRAIGHT[usize::from(opcode)];
-        let (arg, len) = match st.read {
-            Read::Not => break,
-            Read::Nothing => (0, 1),
-            Read::Uint => match code.get(at + 1..at + 3) {
+        let class = CLASSES[usize::from(opcode)];
+        let (arg, len) = match class & READ {
+            READ_NOTHING => (u64::from((class >> IMM_SHIFT) & 0xff), 1),
+            READ_UINT => match code.get(at + 1..at + 3) {
                 Some(&[b0, _]) if b0 < 0x80 => (u64::from(b0), 2),
                 Some(&[b0, b1]) if b0 > 0x80 && b1 < 0x80 => ((u64::from(b0 & 0x7f) << 7) | u64::from(b1), 3),
                 // The last instruction, or a long or padded operand.
                 _ => break,
             },
-            // (The value does not matter here.)
-            Read::SmallInt => match small_int(code, at + 1) {
+            READ_SMALL_INT => match small_int(code, at + 1) {
                 Some((_, n)) => (0, 1 + n),
                 None => break,
             },
+            _ => break,
         };
-        let in_range = match st.index {
-            Index::Nothing => true,
-            Index::Qstr => arg < bounds.n_qstr,
-            Index::Const => arg < bounds.n_obj,
-            Index::Child => arg < bounds.n_children,
-            Index::Local => arg < bounds.n_state,
-            Index::FixedLocal(n) => u64::from(n) < bounds.n_state,
-        };
-        if !in_range || (st.unless_base_exception && base_exception.contains(&arg)) {
+        if arg >= limits[((class >> INDEX_SHIFT) & 7) as usize]
+            || (class & UNLESS_BASE_EXCEPTION != 0 && fun.base_exception.contains(&arg))
+        {
             break;
         }
         let next = at + len;
         if next >= code.len() || s.head[next] != NIL {
-            break;
+            break; // (the last instruction is left to the general path)
         }
-        let delta = st.effect.resolve(arg, 0);
-        let (Ok(pops), Ok(pushes), Ok(first)) =
-            (u32::try_from(delta.pops), u32::try_from(delta.pushes), u32::try_from(s.ran.len()))
-        else {
-            break;
-        };
+        let Ok(first) = u32::try_from(s.ran.len()) else { break };
         let before = state;
-        if !Plain::new(pops, pushes, st.scratch, len as u8).run(&mut state, ctx.room) {
-            break;
+        let mut ends = false;
+        if class & STEP != 0 {
+            let op = Op { offset: at, arg: 0, opcode: Opcode(opcode), extra: 0, len: 1 };
+            match run_step(fun, &op, &mut state, stacks, s) {
+                Stepped::Left => break,
+                Stepped::GoesOn => {}
+                Stepped::Ends => ends = true,
+            }
+        } else {
+            let (pops, pushes) = if class & RULE != 0 {
+                let d = Opcode(opcode).info().stack.resolve(arg, 0);
+                (d.pops, d.pushes)
+            } else {
+                (u64::from((class >> POPS_SHIFT) & 0xf), u64::from((class >> PUSHES_SHIFT) & 0xf))
+            };
+            if !state.run_plain(pops, pushes, u64::from(class >> SCRATCH_SHIFT), room) {
+                break;
+            }
         }
-        starts.insert(at);
         s.ran_at[at] = (first, 1);
         s.ran.push(before);
+        last = Some(at);
         at = next;
+        if ends {
+            return Stop { at, state: None, last };
+        }
     }
-    (at, state)
+    Stop { at, state: Some(state), last }
+}
+
+/// What [`run_step`] did.
+enum Stepped {
+    /// Nothing: the instruction is left to the general path.
+    Left,
+    /// Ran, and execution goes on with the next instruction only, in the updated state.
+    GoesOn,
+    /// Ran, and execution ends here (a return or a raise).
+    Ends,
+}
+
+/// Runs a non-plain instruction without an operand (not the last one) with [`step`], for
+/// [`run_straight`], when it breaks no rule and has no successor other than the next instruction.
+#[inline(never)]
+fn run_step(
+    fun: &Function<'_, '_>,
+    op: &Op,
+    state: &mut State,
+    stacks: &mut BlockStacks,
+    s: &mut LinearScratch,
+) -> Stepped {
+    let mut after = *state;
+    let mut ok = true;
+    s.out.clear();
+    let goes_on = step(fun.module, fun.ctx, op, &mut after, stacks, &mut s.out, &mut |_, _| ok = false);
+    if !ok || !s.out.is_empty() {
+        return Stepped::Left;
+    }
+    if !goes_on {
+        return Stepped::Ends;
+    }
+    if s.head[op.next_offset()] != NIL || !fun.ctx.admits(&after, stacks) {
+        return Stepped::Left;
+    }
+    *state = after;
+    Stepped::GoesOn
 }
 
 /// Adds `state` to `set` unless it is there already.
@@ -251,6 +330,7 @@ fn add(set: &mut Vec<State>, state: State) {
 
 /// True when the function is proven clean: neither its instructions nor its stack discipline would
 /// give a finding. False says nothing either way.
+#[inline(never)]
 pub(super) fn proves_clean(
     module: &Module<'_>,
     ctx: &Ctx<'_>,
@@ -262,8 +342,10 @@ pub(super) fn proves_clean(
     let s = &mut scratch.linear;
     if s.head.len() < code_len {
         s.head.resize(code_len, NIL);
-        s.ran_at.resize(code_len, (0, 0));
+        s.ran_at.resize(code_len, NOT_READ);
     }
+    s.ran_at[..code_len].fill(NOT_READ);
+    s.targets.clear();
     s.waiting.clear();
     s.not_run = 0;
     s.ran.clear();
@@ -276,19 +358,25 @@ pub(super) fn proves_clean(
     proven
 }
 
-fn run(module: &Module<'_>, ctx: &Ctx<'_>, bounds: &Bounds, view: &BytecodeView<'_>, scratch: &mut Scratch) -> bool {
+fn run(
+    module: &Module<'_>,
+    ctx: &Ctx<'_>,
+    bounds: &Bounds,
+    view: &BytecodeView<'_>,
+    scratch: &mut Scratch,
+) -> bool {
     let code = view.code();
     let code_len = code.len();
-    let Scratch { starts, joins: targets, base_exception, stack, linear: s, .. } = scratch;
+    let Scratch { base_exception, stack, linear: s, .. } = scratch;
     let stacks = &mut stack.stacks;
     stacks.clear();
-    starts.reset(code_len);
-    targets.reset(code_len);
+    s.ran.reserve(code_len);
     s.now.clear();
     s.now.push(State::ENTRY);
     // Instructions below `frontier` have been read once; going back costs from `rescan_budget`.
     let mut frontier = 0;
     let mut rescan_budget = MAX_VERIFY_RESCANS.saturating_mul(code_len);
+    let fun = Function { module, ctx, bounds, code, base_exception };
     let mut last = None;
     let mut at = 0;
     while at < code_len {
@@ -298,12 +386,13 @@ fn run(module: &Module<'_>, ctx: &Ctx<'_>, bounds: &Bounds, view: &BytecodeView<
             continue;
         }
         if at >= frontier && s.now.len() == 1 && s.head[at] == NIL {
-            let (stop, state) = run_straight(code, at, s.now[0], bounds, ctx, base_exception, starts, s);
-            if stop != at {
-                // (It never runs the last instruction, which the general path reads below.)
-                s.now[0] = state;
-                frontier = stop;
-                at = stop;
+            let stop = run_straight(&fun, at, s.now[0], stacks, s);
+            if stop.last.is_some() {
+                s.now.clear();
+                s.now.extend(stop.state);
+                last = stop.last;
+                frontier = stop.at;
+                at = stop.at;
                 continue;
             }
         }
@@ -313,7 +402,6 @@ fn run(module: &Module<'_>, ctx: &Ctx<'_>, bounds: &Bounds, view: &BytecodeView<
         let next_at = op.next_offset();
         let first = at >= frontier;
         if first {
-            starts.insert(at);
             let mut ok = true;
             check_operands(&op, bounds, |_, _| ok = false);
             if !ok {
@@ -321,12 +409,12 @@ fn run(module: &Module<'_>, ctx: &Ctx<'_>, bounds: &Bounds, view: &BytecodeView<
             }
             if op.info().format == Format::Offset {
                 match usize::try_from(op.arg as i64) {
-                    Ok(t) if t < code_len => targets.insert(t),
+                    Ok(t) if t < code_len => s.targets.push(t),
                     _ => return false,
                 }
             }
             frontier = next_at;
-            last = Some(op);
+            last = Some(at);
         } else {
             let Some(left) = rescan_budget.checked_sub(usize::from(op.len)) else { return false };
             rescan_budget = left;
@@ -408,7 +496,7 @@ fn run(module: &Module<'_>, ctx: &Ctx<'_>, bounds: &Bounds, view: &BytecodeView<
                 } else {
                     // Backwards, to an instruction start already read: unless it ran with this
                     // state, the pass goes back there.
-                    if !starts.contains(to) {
+                    if s.ran_at[to] == NOT_READ {
                         return false;
                     }
                     if !s.first_ran(to).contains(&state) {
@@ -437,9 +525,11 @@ fn run(module: &Module<'_>, ctx: &Ctx<'_>, bounds: &Bounds, view: &BytecodeView<
         }
     }
     // The checks the first pass makes once every instruction is known.
-    let falls_off = |op: Op| matches!(op.info().flow, Flow::Next | Flow::Branch | Flow::Handler | Flow::EndFinally);
-    if last.is_none_or(falls_off) {
-        return false;
+    let falls_off =
+        |op: Op| matches!(op.info().flow, Flow::Next | Flow::Branch | Flow::Handler | Flow::EndFinally);
+    match last.and_then(|at| Op::decode_common(code, at)) {
+        Some(op) if !falls_off(op) => {}
+        _ => return false,
     }
-    targets.is_subset(starts)
+    s.targets.iter().all(|&t| s.ran_at[t] != NOT_READ)
 }

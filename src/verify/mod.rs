@@ -118,14 +118,35 @@ impl Findings {
     }
 }
 
-/// Verifies a whole module; an empty list means it passed every check.
+/// Verifies a whole module; an empty list means it passed every check. (To verify many modules,
+/// a [`Verifier`] is faster.)
 pub fn verify(module: &Module<'_>) -> Vec<Finding> {
-    let mut findings = Findings { list: Vec::new() };
-    container::check(module, &mut findings);
-    let mut scratch = function::Scratch::new(module);
-    let mut path = Path(vec![Segment::Field("raw_code")]);
-    module
-        .raw_code
-        .walk(&mut path, &mut |path, rc| function::check(module, path, rc, &mut scratch, &mut findings));
-    findings.list
+    Verifier::new().verify(module)
+}
+
+/// Verifies modules one after another, keeping its working buffers from one to the next (they are
+/// sized for the largest function seen). [`Verifier::verify`] gives what [`verify`] gives.
+#[derive(Default)]
+pub struct Verifier {
+    scratch: function::Scratch,
+}
+
+impl Verifier {
+    /// A verifier with empty buffers.
+    pub fn new() -> Self {
+        Verifier::default()
+    }
+
+    /// Verifies a whole module; an empty list means it passed every check.
+    pub fn verify(&mut self, module: &Module<'_>) -> Vec<Finding> {
+        let mut findings = Findings { list: Vec::new() };
+        container::check(module, &mut findings);
+        let scratch = &mut self.scratch;
+        scratch.start_module(module);
+        let mut path = Path(vec![Segment::Field("raw_code")]);
+        module
+            .raw_code
+            .walk(&mut path, &mut |path, rc| function::check(module, path, rc, scratch, &mut findings));
+        findings.list
+    }
 }

@@ -114,6 +114,26 @@ fn shr(bits: u128, n: u64) -> u128 {
 }
 
 impl State {
+    /// Runs the effect of a plain instruction (see [`Plain`]) that pops `pops` items, pushes
+    /// `pushes` and uses `scratch` slots above them: true, with the state updated, when its pops are
+    /// on the stack and it stays within `room` slots; otherwise false, and the state is unchanged.
+    #[inline(always)]
+    pub(super) fn run_plain(&mut self, pops: u64, pushes: u64, scratch: u64, room: u64) -> bool {
+        if pops > self.stack {
+            return false;
+        }
+        let after = (self.stack - pops).saturating_add(pushes);
+        if self.stack.max(after).saturating_add(scratch) > room {
+            return false;
+        }
+        // Forgets what was popped and pushed (usually nothing is known). (Both are at most `room`.)
+        if self.tags != 0 {
+            self.tags = shl(shr(self.tags, pops.saturating_mul(4)), pushes.saturating_mul(4));
+        }
+        self.stack = after;
+        true
+    }
+
     /// The state on entry: nothing on the stack, no blocks.
     pub(super) const ENTRY: State = State { stack: 0, blocks: BlockStacks::EMPTY, tags: 0 };
 
@@ -287,12 +307,6 @@ pub(super) const fn plain_class(op: u8) -> PlainClass {
 }
 
 impl Plain {
-    /// The record of a plain instruction of `len` bytes with this effect.
-    #[inline]
-    pub(super) fn new(pops: u32, pushes: u32, scratch: u8, len: u8) -> Plain {
-        Plain { pops, pushes, scratch, len }
-    }
-
     /// The record of `op`; `base_exception` lists the qstr indices that name `BaseException`.
     #[inline]
     pub(super) fn of(op: &Op, base_exception: &[u64]) -> Plain {
@@ -317,19 +331,8 @@ impl Plain {
     /// the stack, and it stays within `room` slots); false leaves it to [`step`].
     #[inline]
     pub(super) fn run(&self, state: &mut State, room: u64) -> bool {
-        if self.len == 0 || u64::from(self.pops) > state.stack {
-            return false;
-        }
-        let after = state.stack - u64::from(self.pops) + u64::from(self.pushes);
-        if state.stack.max(after) + u64::from(self.scratch) > room {
-            return false;
-        }
-        // Forgets what was popped and pushed (usually nothing is known).
-        if state.tags != 0 {
-            state.tags = shl(shr(state.tags, 4 * u64::from(self.pops)), 4 * u64::from(self.pushes));
-        }
-        state.stack = after;
-        true
+        self.len != 0
+            && state.run_plain(u64::from(self.pops), u64::from(self.pushes), u64::from(self.scratch), room)
     }
 }
 

@@ -203,15 +203,17 @@ struct Stop {
     last: Option<usize>,
 }
 
-/// Runs instructions from `at` in the single state `state` for as long as each is read for the
-/// first time, has no jump operand nor extra byte, has an operand of at most two bytes (a small
-/// int of any length), passes its operand checks, runs without a finding and with at most the next
-/// instruction as its successor, and that next instruction is not one a jump brought a state to.
-/// Records each as an instruction start that ran with its state.
+/// Runs instructions from `at` in the single state `state`, each read for the first time, for as
+/// long as each passes its checks and runs without a finding, execution either goes on with the
+/// next instruction only (its other successors are forward jumps, or backward jumps to a state
+/// already run) or ends, and the instruction is not the last one. Records each as an instruction
+/// start that ran with its state. Returns where it stopped: at an instruction it left to the
+/// general path, or after one whose next instruction a jump brought a state to, which the general
+/// path merges.
 ///
 /// This is the general path's work on such instructions ([`check_operands`], then
-/// [`State::run_plain`] or [`step`]), with each opcode's part of it looked up in one table
-/// ([`CLASSES`]).
+/// [`State::run_plain`] or [`step`]); a plain instruction with a short operand, most of them, is
+/// run here with its part of it looked up in one table ([`CLASSES`]).
 #[inline(never)]
 fn run_straight(
     fun: &Function<'_, '_>,
@@ -241,28 +243,45 @@ fn run_straight(
                 Some((_, n)) => (0, 1 + n),
                 None => break,
             },
-            _ => break,
+            _ => (0, 0), // read below
         };
-        if arg >= limits[((class >> INDEX_SHIFT) & 7) as usize]
-            || (class & UNLESS_BASE_EXCEPTION != 0 && fun.base_exception.contains(&arg))
-        {
-            break;
-        }
-        let next = at + len;
-        if next >= code.len() || s.head[next] != NIL {
-            break; // (the last instruction is left to the general path)
-        }
         let Ok(first) = u32::try_from(s.ran.len()) else { break };
         let before = state;
-        let mut ends = false;
-        if class & STEP != 0 {
-            let op = Op { offset: at, arg: 0, opcode: Opcode(opcode), extra: 0, len: 1 };
-            match run_step(fun, &op, &mut state, stacks, s) {
+        if class & READ == READ_NOT || class & STEP != 0 {
+            let op = if class & STEP != 0 {
+                // No operand to read or check.
+                Op { offset: at, arg: 0, opcode: Opcode(opcode), extra: 0, len: 1 }
+            } else {
+                match read_other(fun, at) {
+                    Some(op) => op,
+                    None => break,
+                }
+            };
+            match run_other(fun, &op, state, stacks, s) {
                 Stepped::Left => break,
-                Stepped::GoesOn => {}
-                Stepped::Ends => ends = true,
+                Stepped::GoesOn(next, next_state) => {
+                    s.ran_at[at] = (first, 1);
+                    s.ran.push(before);
+                    last = Some(at);
+                    at = next;
+                    state = next_state;
+                }
+                Stepped::Ends(next) => {
+                    s.ran_at[at] = (first, 1);
+                    s.ran.push(before);
+                    return Stop { at: next, state: None, last: Some(at) };
+                }
             }
         } else {
+            if arg >= limits[((class >> INDEX_SHIFT) & 7) as usize]
+                || (class & UNLESS_BASE_EXCEPTION != 0 && fun.base_exception.contains(&arg))
+            {
+                break;
+            }
+            let next = at + len;
+            if next >= code.len() {
+                break; // execution would run off the end: left to the general path
+            }
             let (pops, pushes) = if class & RULE != 0 {
                 let d = Opcode(opcode).info().stack.resolve(arg, 0);
                 (d.pops, d.pushes)
@@ -272,53 +291,107 @@ fn run_straight(
             if !state.run_plain(pops, pushes, u64::from(class >> SCRATCH_SHIFT), room) {
                 break;
             }
+            s.ran_at[at] = (first, 1);
+            s.ran.push(before);
+            last = Some(at);
+            at = next;
         }
-        s.ran_at[at] = (first, 1);
-        s.ran.push(before);
-        last = Some(at);
-        at = next;
-        if ends {
-            return Stop { at, state: None, last };
+        if s.head[at] != NIL {
+            break; // a join: the general path adds the states waiting there
         }
     }
     Stop { at, state: Some(state), last }
 }
 
-/// What [`run_step`] did.
+/// What [`run_other`] did.
 enum Stepped {
     /// Nothing: the instruction is left to the general path.
     Left,
-    /// Ran, and execution goes on with the next instruction only, in the updated state.
-    GoesOn,
-    /// Ran, and execution ends here (a return or a raise).
-    Ends,
+    /// Ran, and execution goes on with the next instruction, at this offset, in this state (other
+    /// successors wait at their forward targets).
+    GoesOn(usize, State),
+    /// Ran, and execution does not go on with the next instruction, at this offset.
+    Ends(usize),
 }
 
-/// Runs a non-plain instruction without an operand (not the last one) with [`step`], for
-/// [`run_straight`], when it breaks no rule and has no successor other than the next instruction.
+/// Reads an instruction that [`run_straight`] does not read itself (a jump, a `SETUP_*`, an
+/// opcode with an extra byte) and makes the first-read checks on it: its operands, and that a jump
+/// target lies inside the code (which is recorded, to be checked as an instruction start).
 #[inline(never)]
-fn run_step(
+fn read_other(fun: &Function<'_, '_>, at: usize) -> Option<Op> {
+    let op = Op::decode_common(fun.code, at)?;
+    let mut ok = true;
+    check_operands(&op, fun.bounds, |_, _| ok = false);
+    ok.then_some(op)
+}
+
+/// Runs, for [`run_straight`], an instruction that is not a plain one with [`step`]. It is left to
+/// the general path when it breaks a rule, when more than one state would go on with the next
+/// instruction, or when a backward jump brings a state its target has not run with. Forward
+/// successors are left waiting at their targets (the general path, running the instruction again,
+/// finds them there and adds nothing).
+#[inline(never)]
+fn run_other(
     fun: &Function<'_, '_>,
     op: &Op,
-    state: &mut State,
+    state: State,
     stacks: &mut BlockStacks,
     s: &mut LinearScratch,
 ) -> Stepped {
-    let mut after = *state;
+    let code_len = fun.code.len();
+    let at = op.offset;
+    let jump = op.jump_target().map(|t| usize::try_from(t).ok().filter(|&t| t < code_len));
+    if jump == Some(None) {
+        return Stepped::Left;
+    }
     let mut ok = true;
+    let next_at = op.next_offset();
+    let mut after = state;
     s.out.clear();
-    let goes_on = step(fun.module, fun.ctx, op, &mut after, stacks, &mut s.out, &mut |_, _| ok = false);
-    if !ok || !s.out.is_empty() {
+    if step(fun.module, fun.ctx, op, &mut after, stacks, &mut s.out, &mut |_, _| ok = false) {
+        s.out.push((Edge::Next, after));
+    }
+    if !ok {
         return Stepped::Left;
     }
-    if !goes_on {
-        return Stepped::Ends;
+    let mut goes_on = None;
+    for k in 0..s.out.len() {
+        let (ref edge, next_state) = s.out[k];
+        let Some(to) = edge_target(edge, op, code_len) else { return Stepped::Left };
+        if !fun.ctx.admits(&next_state, stacks) {
+            return Stepped::Left;
+        }
+        if to == next_at {
+            if goes_on.is_some_and(|g| g != next_state) {
+                return Stepped::Left;
+            }
+            goes_on = Some(next_state);
+        } else if to > at {
+            if s.wait(to, next_state).is_none() {
+                return Stepped::Left;
+            }
+        } else if s.ran_at[to] == NOT_READ || !s.first_ran(to).contains(&next_state) {
+            return Stepped::Left;
+        }
     }
-    if s.head[op.next_offset()] != NIL || !fun.ctx.admits(&after, stacks) {
-        return Stepped::Left;
+    if let Some(t) = jump.flatten() {
+        s.targets.push(t);
     }
-    *state = after;
-    Stepped::GoesOn
+    match goes_on {
+        Some(next_state) => Stepped::GoesOn(next_at, next_state),
+        None => Stepped::Ends(next_at),
+    }
+}
+
+/// Where `edge` of `op` leads, if inside the code (`None`: a finding, for the exhaustive passes).
+#[inline]
+fn edge_target(edge: &Edge, op: &Op, code_len: usize) -> Option<usize> {
+    let to = match *edge {
+        Edge::Next => op.next_offset(),
+        Edge::Target => usize::try_from(op.jump_target()?).ok()?,
+        Edge::Handler(handler) => usize::try_from(handler).ok()?,
+    };
+    (to < code_len).then_some(to)
 }
 
 /// Adds `state` to `set` unless it is there already.
@@ -385,7 +458,31 @@ fn run(
             at = frontier;
             continue;
         }
-        if at >= frontier && s.now.len() == 1 && s.head[at] == NIL {
+        let first = at >= frontier;
+        if !first {
+            // Only states it has not run with yet.
+            let mut now = std::mem::take(&mut s.now);
+            now.retain(|state| !s.first_ran(at).contains(state));
+            s.now = now;
+        }
+        // Add the states jumps brought here.
+        let mut p = s.head[at];
+        while p != NIL {
+            let w = &mut s.waiting[p];
+            if !w.ran {
+                w.ran = true;
+                s.not_run -= 1;
+                let state = w.state;
+                if first || !s.first_ran(at).contains(&state) {
+                    add(&mut s.now, state);
+                }
+            }
+            p = s.waiting[p].before;
+        }
+        if s.now.len() > MAX_STATES {
+            return false;
+        }
+        if first && s.now.len() == 1 {
             let stop = run_straight(&fun, at, s.now[0], stacks, s);
             if stop.last.is_some() {
                 s.now.clear();
@@ -396,11 +493,11 @@ fn run(
                 continue;
             }
         }
-        // The rare shapes (long or padded operands) and decode errors are left to the exhaustive
-        // passes.
+
+        // The general path: one instruction, with every state in `now`. The rare shapes (long or
+        // padded operands) and decode errors are left to the exhaustive passes.
         let Some(op) = Op::decode_common(code, at) else { return false };
         let next_at = op.next_offset();
-        let first = at >= frontier;
         if first {
             let mut ok = true;
             check_operands(&op, bounds, |_, _| ok = false);
@@ -418,28 +515,6 @@ fn run(
         } else {
             let Some(left) = rescan_budget.checked_sub(usize::from(op.len)) else { return false };
             rescan_budget = left;
-            // Only states it has not run with yet.
-            let mut now = std::mem::take(&mut s.now);
-            now.retain(|state| !s.first_ran(at).contains(state));
-            s.now = now;
-        }
-
-        // Add the states jumps brought here.
-        let mut p = s.head[at];
-        while p != NIL {
-            let w = &mut s.waiting[p];
-            if !w.ran {
-                w.ran = true;
-                s.not_run -= 1;
-                let state = w.state;
-                if first || !s.first_ran(at).contains(&state) {
-                    add(&mut s.now, state);
-                }
-            }
-            p = s.waiting[p].before;
-        }
-        if s.now.len() > MAX_STATES {
-            return false;
         }
         if first {
             let (Ok(start), Ok(count)) = (u32::try_from(s.ran.len()), u32::try_from(s.now.len())) else {
@@ -471,19 +546,8 @@ fn run(
             }
             for k in 0..s.out.len() {
                 let (ref edge, state) = s.out[k];
-                let to = match *edge {
-                    Edge::Next => next_at,
-                    // Inside the code: checked above.
-                    Edge::Target => match op.jump_target() {
-                        Some(t) => t as usize,
-                        None => return false,
-                    },
-                    Edge::Handler(handler) => match usize::try_from(handler) {
-                        Ok(t) if t < code_len => t,
-                        _ => return false,
-                    },
-                };
-                if to >= code_len || !ctx.admits(&state, stacks) {
+                let Some(to) = edge_target(edge, &op, code_len) else { return false };
+                if !ctx.admits(&state, stacks) {
                     return false;
                 }
                 if to == next_at {

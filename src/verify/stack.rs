@@ -184,7 +184,8 @@ impl State {
 pub(super) struct BlockStacks {
     /// Stack `id` is `nodes[id - 1]`; id 0 is the empty stack.
     nodes: Vec<Node>,
-    /// (stack below, top block) → id, to find a stack that was already made.
+    /// (stack below, top block) → id, to find a stack that was already made, once there are more
+    /// than [`BlockStacks::FEW`].
     ids: HashMap<(usize, Block), usize>,
 }
 
@@ -202,17 +203,36 @@ impl BlockStacks {
     /// Forgets every stack (between functions).
     pub(super) fn clear(&mut self) {
         self.nodes.clear();
-        self.ids.clear();
+        if !self.ids.is_empty() {
+            self.ids.clear();
+        }
     }
+
+    /// Up to this many stacks (all that compiler output makes in a function), a stack is found by
+    /// looking through them all rather than through `ids`, which is only filled beyond.
+    const FEW: usize = 32;
 
     /// The stack `id` with `block` pushed on it.
     fn push(&mut self, id: usize, block: Block) -> usize {
-        let nodes = &mut self.nodes;
-        *self.ids.entry((id, block)).or_insert_with(|| {
-            let depth = nodes.get(id.wrapping_sub(1)).map_or(0, |n| n.depth) + 1;
-            nodes.push(Node { below: id, top: block, depth });
-            nodes.len()
-        })
+        let found = if self.nodes.len() <= Self::FEW {
+            self.nodes.iter().position(|n| n.below == id && n.top == block).map(|i| i + 1)
+        } else {
+            self.ids.get(&(id, block)).copied()
+        };
+        if let Some(found) = found {
+            return found;
+        }
+        let depth = self.depth(id) + 1;
+        self.nodes.push(Node { below: id, top: block, depth });
+        if self.nodes.len() > Self::FEW {
+            if self.ids.is_empty() {
+                let nodes = self.nodes.iter().enumerate();
+                self.ids.extend(nodes.map(|(i, n)| ((n.below, n.top), i + 1)));
+            } else {
+                self.ids.insert((id, block), self.nodes.len());
+            }
+        }
+        self.nodes.len()
     }
 
     /// The top block of stack `id` and the stack below it; `None` for the empty stack.

@@ -39,11 +39,7 @@ pub fn simple_name(module: &Module<'_>, rc: &RawCode<'_>) -> Option<String> {
     let index = match &rc.kind {
         Kind::Bytecode => BytecodeFunction::decode(&rc.fun_data).ok()?.prelude.simple_name.value,
         Kind::NativePython { prelude_offset } => {
-            NativePrelude::decode(&rc.fun_data, usize::try_from(*prelude_offset).ok()?)
-                .ok()?
-                .prelude
-                .simple_name
-                .value
+            NativePrelude::view(&rc.fun_data, usize::try_from(*prelude_offset).ok()?).ok()?.simple_name.value
         }
         _ => return None,
     };

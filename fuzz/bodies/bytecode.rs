@@ -13,7 +13,8 @@
 //! * the read-only path agrees: [`BytecodeView`] gives the same instructions, and its compact
 //!   [`Op`]s the same opcode, length, extra byte, operand value and stack effects.
 //!
-//! A native prelude that decodes re-encodes to the bytes it was decoded from.
+//! A native prelude that decodes re-encodes to the bytes it was decoded from, and read in place
+//! ([`NativePrelude::view`]) gives the same prelude, or the same error.
 //!
 //! Shared by `fuzz/fuzz_targets/bytecode.rs` and `tests/fuzz_replay.rs`.
 
@@ -115,14 +116,20 @@ pub fn run(data: &[u8]) {
 fn native_prelude(data: &[u8]) {
     let Some(&first) = data.first() else { return };
     let offset = usize::from(first) % (data.len() + 2);
+    let view = NativePrelude::view(data, offset);
     match NativePrelude::decode(data, offset) {
         Ok(p) => {
             let bytes =
                 p.encode().unwrap_or_else(|e| panic!("a decoded native prelude does not encode: {e}"));
             assert!(bytes == data[offset..], "native prelude does not re-encode to its bytes");
             let _ = disasm::native_prelude_text(&p, &disasm::NoNames);
+            let view = view.unwrap_or_else(|e| panic!("the in-place prelude refuses a decoded one: {e}"));
+            assert_eq!(view.to_prelude(), p.prelude, "the in-place prelude reads other values");
         }
-        Err(e) => assert!(e.offset <= data.len(), "error offset past the input: {e}"),
+        Err(e) => {
+            assert!(e.offset <= data.len(), "error offset past the input: {e}");
+            assert_eq!(view, Err(e), "the in-place prelude fails otherwise");
+        }
     }
 }
 
@@ -131,7 +138,8 @@ fn native_prelude(data: &[u8]) {
 fn read_only_path_agrees(data: &[u8], f: &BytecodeFunction) {
     let view =
         BytecodeView::decode(data).unwrap_or_else(|e| panic!("the view refuses a decoded function: {e}"));
-    assert_eq!(view.prelude, f.prelude);
+    assert_eq!(view.prelude.to_prelude(), f.prelude);
+    assert_eq!(view.prelude.arg_names().len(), f.prelude.arg_names.len());
     assert_eq!(view.line_table(), f.line_table);
     let listed: Vec<_> =
         view.instructions().collect::<Result<_, _>>().expect("the view's instructions decode");

@@ -109,7 +109,7 @@ impl BytecodeFunction {
             instructions.push(ins?);
         }
         let line_table = view.line_table();
-        Ok((BytecodeFunction { prelude: view.prelude, line_table, instructions }, code_start))
+        Ok((BytecodeFunction { prelude: view.prelude.to_prelude(), line_table, instructions }, code_start))
     }
 
     /// Encodes with [`Layout::Exact`].

@@ -79,8 +79,24 @@ impl LineTable {
 
     /// Checks that `bytes` decode as a line table (what [`LineTable::decode`] would return as its
     /// error) without building it.
+    ///
+    /// The only error is a long entry (first byte `1xxxxxxx`) whose second byte is missing, and
+    /// only the bytes from the last one below 0x80 matter: that byte ends an entry whether it is a
+    /// short entry or the second byte of a long one, so an entry starts right after it, and the
+    /// bytes from there to the end, all at least 0x80, pair up into long entries. An odd count
+    /// leaves the last one cut off.
     pub fn validate(bytes: &[u8], base: usize) -> Result<(), BytecodeError> {
-        LineEntries::new(bytes, base).try_for_each(|entry| entry.map(drop))
+        let tail = match bytes.iter().rposition(|&b| b & 0x80 == 0) {
+            Some(i) => bytes.len() - i - 1,
+            None => bytes.len(),
+        };
+        if tail % 2 == 0 {
+            return Ok(());
+        }
+        Err(BytecodeError::new(
+            BytecodeErrorKind::UnexpectedEnd { what: "line-number entry" },
+            base + bytes.len() - 1,
+        ))
     }
 
     /// Encoded length.
@@ -275,6 +291,30 @@ mod tests {
         }
         let e = LineTable::decode(&[0x21, 0x90], 7).unwrap_err();
         assert_eq!(e.offset, 8);
+    }
+
+    /// `validate` fails exactly where `decode` does (same error, same offset), over every table of
+    /// up to six bytes drawn from short, long-first and second-byte values.
+    #[test]
+    fn validate_agrees_with_decode() {
+        let alphabet = [0x00u8, 0x23, 0x7f, 0x80, 0x85, 0xff];
+        let mut tables: Vec<Vec<u8>> = vec![vec![]];
+        let mut errors = 0;
+        for _ in 0..6 {
+            let longer: Vec<Vec<u8>> = tables
+                .iter()
+                .filter(|t| t.len() == tables.last().map_or(0, Vec::len))
+                .flat_map(|t| alphabet.iter().map(move |&b| [t.as_slice(), &[b]].concat()))
+                .collect();
+            tables.extend(longer);
+        }
+        assert_eq!(tables.len(), (0..=6).map(|n| alphabet.len().pow(n)).sum::<usize>());
+        for t in &tables {
+            let want = LineTable::decode(t, 9).map(drop);
+            errors += usize::from(want.is_err());
+            assert_eq!(LineTable::validate(t, 9), want, "{t:02x?}");
+        }
+        assert!(errors > 1000, "{errors}");
     }
 
     #[test]

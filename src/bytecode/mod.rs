@@ -5,8 +5,9 @@
 //!   everything needed to write the same bytes back ([`BytecodeFunction::encode_exact`]), including
 //!   padded varuints, over-long prelude fields, jump widths and line-table entry forms. Unassigned
 //!   opcodes decode (by their format) into instructions a verifier can reject.
-//! * [`BytecodeView`] is the read-only path: the prelude decoded, the instructions decoded one at a
-//!   time from the borrowed bytes ([`BytecodeView::instructions`]), nothing else allocated.
+//! * [`BytecodeView`] is the read-only path: the prelude read in place ([`PreludeView`]), the
+//!   instructions decoded one at a time from the borrowed bytes ([`BytecodeView::instructions`]),
+//!   nothing allocated.
 //! * [`BytecodeFunction::encode_relaid`] recomputes jump widths and prelude sizes after edits
 //!   ([`BytecodeFunction::map_qstr_indices`], [`BytecodeFunction::map_const_indices`],
 //!   [`BytecodeFunction::strip_line_table`], ...).
@@ -38,7 +39,7 @@ pub use opcode::{
     BlockEffect, Flow, Format, Multi, OpInfo, Opcode, OperandKind, StackDelta, StackEffect, StackRule,
 };
 pub use operand::{IntArg, Jump, JumpWidth, Operand, UintArg};
-pub use prelude::{NativePrelude, Prelude, Signature};
+pub use prelude::{ArgNames, NativePrelude, Prelude, PreludeView, Signature};
 pub use view::{BytecodeView, Instructions};
 
 /// Decodes a bytecode `fun_data` (same as [`BytecodeFunction::decode`]).

@@ -90,12 +90,19 @@ impl<'a> Reader<'a> {
     /// An unsigned varuint, keeping its padding.
     #[inline]
     pub(crate) fn uint(&mut self, what: &'static str) -> Result<UintArg, BytecodeError> {
-        // Most operands fit one byte.
-        if let Some(&b) = self.data.get(self.pos) {
-            if b & 0x80 == 0 {
+        // Most operands and names fit one byte, nearly all the others two.
+        match *self.rest() {
+            [b, ..] if b & 0x80 == 0 => {
                 self.pos += 1;
                 return Ok(UintArg { value: u64::from(b), pad: 0 });
             }
+            [b0, b1, ..] if b1 & 0x80 == 0 => {
+                self.pos += 2;
+                // A first byte of 0x80 carries no bits: the value would fit one byte.
+                let value = u64::from(b0 & 0x7f) << 7 | u64::from(b1);
+                return Ok(UintArg { value, pad: u8::from(b0 == 0x80) });
+            }
+            _ => {}
         }
         match varuint::decode(self.rest()) {
             Ok((rest, v)) => {
@@ -188,6 +195,28 @@ mod tests {
         long.push(0x00);
         let mut r = Reader::new(&long, 0);
         assert!(matches!(r.int("x"), Err(BytecodeError { kind: BytecodeErrorKind::Overflow { .. }, .. })));
+    }
+
+    /// The one- and two-byte fast paths read what the general decoder reads, over every input of
+    /// up to two bytes.
+    #[test]
+    fn short_unsigned_varuints_agree_with_the_general_decoder() {
+        let mut inputs: Vec<Vec<u8>> = (0..=255u8).map(|a| vec![a]).collect();
+        inputs.extend((0..=0xffffu16).map(|v| v.to_be_bytes().to_vec()));
+        for bytes in &inputs {
+            let mut r = Reader::new(bytes, 4);
+            let want = match varuint::decode(bytes) {
+                Ok((rest, v)) => {
+                    let len = bytes.len() - rest.len();
+                    Ok((
+                        UintArg { value: v.value, pad: (len - varuint::encoded_len(v.value)) as u8 },
+                        4 + len,
+                    ))
+                }
+                Err(_) => Err(BytecodeError::new(BytecodeErrorKind::UnexpectedEnd { what: "u" }, 4)),
+            };
+            assert_eq!(r.uint("u").map(|a| (a, r.offset())), want, "{bytes:02x?}");
+        }
     }
 
     #[test]

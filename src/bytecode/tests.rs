@@ -146,6 +146,15 @@ fn decodes_and_reencodes_the_cases() {
             std::iter::once(p.simple_name.value).chain(p.arg_names.iter().map(|a| a.value)).collect();
         assert_eq!(names, case.names);
         assert_eq!(p.cells, case.cells);
+        // The in-place prelude reads the same.
+        let view = BytecodeView::decode(&bytes).unwrap();
+        let v = &view.prelude;
+        assert_eq!(v.signature.as_tuple(), case.signature);
+        let names: Vec<u64> =
+            std::iter::once(v.simple_name.value).chain(v.arg_names().map(|a| a.value)).collect();
+        assert_eq!(names, case.names);
+        assert_eq!(v.cells, case.cells);
+        assert_eq!(view.line_table().encode().unwrap(), hex(case.line_info));
         assert_eq!(f.line_table.encode().unwrap(), hex(case.line_info));
         let code: Vec<_> = f.instructions.iter().map(describe).collect();
         let want: Vec<_> = case.code.iter().map(|&(o, n, a)| (o, n.to_string(), a.to_string())).collect();
@@ -208,6 +217,11 @@ fn errors_carry_what_and_where() {
     for (bytes, kind, offset) in cases {
         let e = BytecodeFunction::decode(&bytes).unwrap_err();
         assert_eq!((e.kind.clone(), e.offset), (kind, offset), "{bytes:02x?}: {e}");
+        // The read-only path fails the same way on everything before the instructions.
+        match BytecodeView::decode(&bytes) {
+            Err(v) => assert_eq!(v, e, "{bytes:02x?}"),
+            Ok(view) => assert!(e.offset >= view.code_start(), "{bytes:02x?}: the view missed {e}"),
+        }
         assert!(!e.to_string().is_empty());
     }
 }

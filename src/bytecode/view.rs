@@ -1,5 +1,6 @@
-//! A bytecode function read in place: the prelude decoded, the line table checked, and the
-//! instructions decoded one at a time from the borrowed code bytes, without building a list.
+//! A bytecode function read in place: the prelude decoded in place ([`PreludeView`]), the line
+//! table checked, and the instructions decoded one at a time from the borrowed code bytes; nothing
+//! is allocated.
 //!
 //! This is the read-only path of the layer (the verifier and the benchmarks use it); the owned
 //! model, [`BytecodeFunction`](super::BytecodeFunction), is built from it.
@@ -8,14 +9,14 @@ use super::error::BytecodeError;
 use super::instruction::Instruction;
 use super::line_table::LineTable;
 use super::op::Op;
-use super::prelude::Prelude;
+use super::prelude::PreludeView;
 use super::reader::Reader;
 
 /// A decoded prelude and the undecoded code of a bytecode `fun_data`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BytecodeView<'a> {
-    /// Signature, names and cells.
-    pub prelude: Prelude,
+    /// Signature, names and cells, borrowed from `fun_data`.
+    pub prelude: PreludeView<'a>,
     line_info: &'a [u8],
     line_info_offset: usize,
     code: &'a [u8],
@@ -27,7 +28,7 @@ impl<'a> BytecodeView<'a> {
     /// by [`BytecodeView::instructions`]. The errors are those of
     /// [`BytecodeFunction::decode`](super::BytecodeFunction::decode) before the first instruction.
     pub fn decode(fun_data: &'a [u8]) -> Result<Self, BytecodeError> {
-        let d = Prelude::decode(fun_data, 0)?;
+        let d = PreludeView::decode(fun_data, 0)?;
         LineTable::validate(d.line_info, d.line_info_offset)?;
         Ok(BytecodeView {
             prelude: d.prelude,

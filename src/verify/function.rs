@@ -10,7 +10,7 @@
 use std::fmt;
 
 use crate::bytecode::{
-    BytecodeError, BytecodeView, Flow, Format, NativePrelude, Op, Opcode, OperandKind, Prelude,
+    BytecodeError, BytecodeView, Flow, Format, NativePrelude, Op, Opcode, OperandKind, PreludeView,
 };
 use crate::error::Path;
 use crate::flags::ScopeFlags;
@@ -102,8 +102,8 @@ pub(super) fn check(
             if offset >= rc.fun_data.len() {
                 return; // reported with the native record
             }
-            match NativePrelude::decode(&rc.fun_data, offset) {
-                Ok(native) => check_prelude(module, path, &native.prelude, false, f),
+            match NativePrelude::view(&rc.fun_data, offset) {
+                Ok(prelude) => check_prelude(module, path, &prelude, false, f),
                 Err(e) => f.add(path, Some(e.offset), Check::Decode, format!("native prelude: {e}")),
             }
             return;
@@ -263,7 +263,13 @@ fn check_instructions(
 }
 
 /// Checks the prelude against itself and the module (`bytecode` is false for native code).
-fn check_prelude(module: &Module<'_>, path: &Path, prelude: &Prelude, bytecode: bool, f: &mut Findings) {
+fn check_prelude(
+    module: &Module<'_>,
+    path: &Path,
+    prelude: &PreludeView<'_>,
+    bytecode: bool,
+    f: &mut Findings,
+) {
     let s = &prelude.signature;
     let n_qstr = module.qstrs.len() as u64;
     let mut bad = |message: String| f.add(path, Some(0), Check::Prelude, message);
@@ -285,14 +291,14 @@ fn check_prelude(module: &Module<'_>, path: &Path, prelude: &Prelude, bytecode: 
         bad(format!("a native prelude has n_exc_stack {}, expected 0", s.n_exc_stack));
     }
     for (what, index) in std::iter::once(("simple name", prelude.simple_name.value))
-        .chain(prelude.arg_names.iter().map(|a| ("argument name", a.value)))
+        .chain(prelude.arg_names().map(|a| ("argument name", a.value)))
     {
         if index >= n_qstr {
             f.add(path, Some(0), Check::QstrIndex, format!("{what} is qstr {index}; the table has {n_qstr}"));
         }
     }
     if bytecode {
-        for &cell in &prelude.cells {
+        for &cell in prelude.cells {
             if u32::from(cell) >= s.n_state {
                 f.add(
                     path,

@@ -228,6 +228,9 @@ fn run_straight(
     let limits = [u64::MAX, b.n_qstr, b.n_obj, b.n_children, b.n_state, 0, 0, 0];
     let room = fun.ctx.room;
     let mut last = None;
+    // Counted here rather than read from `s.ran` each time (`proves_clean` has checked that it
+    // fits).
+    let mut first = s.ran.len() as u32;
     loop {
         let Some(&opcode) = code.get(at) else { break };
         let class = CLASSES[usize::from(opcode)];
@@ -245,7 +248,6 @@ fn run_straight(
             },
             _ => (0, 0), // read below
         };
-        let Ok(first) = u32::try_from(s.ran.len()) else { break };
         let before = state;
         if class & READ == READ_NOT || class & STEP != 0 {
             let op = if class & STEP != 0 {
@@ -262,6 +264,7 @@ fn run_straight(
                 Stepped::GoesOn(next, next_state) => {
                     s.ran_at[at] = (first, 1);
                     s.ran.push(before);
+                    first += 1;
                     last = Some(at);
                     at = next;
                     state = next_state;
@@ -293,6 +296,7 @@ fn run_straight(
             }
             s.ran_at[at] = (first, 1);
             s.ran.push(before);
+            first += 1;
             last = Some(at);
             at = next;
         }
@@ -412,6 +416,9 @@ pub(super) fn proves_clean(
     scratch: &mut Scratch,
 ) -> bool {
     let code_len = view.code().len();
+    if code_len > (u32::MAX as usize) / (2 * MAX_STATES) {
+        return false; // too long for the `u32` indices of `ran_at`
+    }
     let s = &mut scratch.linear;
     if s.head.len() < code_len {
         s.head.resize(code_len, NIL);

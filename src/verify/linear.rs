@@ -24,7 +24,7 @@ use crate::limits::{MAX_VERIFY_RESCANS, MAX_VERIFY_STATES as MAX_STATES};
 use crate::module::Module;
 
 use super::function::{Bounds, Scratch, check_operands};
-use super::stack::{BlockStacks, Ctx, Edge, Plain, PlainClass, State, plain_class, step};
+use super::stack::{BlockStacks, Ctx, Edge, Plain, PlainClass, State, Tag, plain_class, plain_effect, step};
 
 /// No state (the end of a list in [`LinearScratch::waiting`]).
 const NIL: usize = usize::MAX;
@@ -58,7 +58,8 @@ pub(super) struct LinearScratch {
     ran_at: Vec<(u32, u32)>,
     /// The jump targets seen, to check that each is an instruction start.
     targets: Vec<usize>,
-    /// The states each instruction first ran with, instruction after instruction.
+    /// The states each instruction first ran with: at its own offset when it ran with one (the
+    /// first `code_len` entries), after those when it ran with none or several.
     ran: Vec<State>,
     /// The states the current instruction runs with, and those the next one will.
     now: Vec<State>,
@@ -132,6 +133,11 @@ const IMM_SHIFT: u32 = 8;
 const POPS_SHIFT: u32 = 16;
 const PUSHES_SHIFT: u32 = 20;
 const SCRATCH_SHIFT: u32 = 24;
+/// Pushes the tag in the [`IMM`] bits (`LOAD_CONST_NONE`, `_FALSE`, `_TRUE`), what [`step`] does.
+const PUSHES_TAG: u32 = 1 << 28;
+/// `RETURN_VALUE`: with no handler block, execution ends here, as [`step`] has it (with blocks,
+/// [`step`] runs it).
+const RETURNS: u32 = 1 << 29;
 
 static CLASSES: [OpClass; 256] = {
     let mut table = [READ_NOT; 256];
@@ -147,6 +153,17 @@ const fn class(op: u8) -> OpClass {
     let info = info_for(op);
     if !info.assigned || info.extra_byte {
         return READ_NOT;
+    }
+    let (pops, pushes) = match info.stack {
+        StackEffect::Fixed { pops, pushes } => (pops as u32, pushes as u32),
+        StackEffect::Rule(_) => (0, 0),
+    };
+    let fixed = pops << POPS_SHIFT | pushes << PUSHES_SHIFT | (info.scratch as u32) << SCRATCH_SHIFT;
+    if let Some(tag) = Tag::pushed_by(op) {
+        return READ_NOTHING | PUSHES_TAG | (tag as u32) << IMM_SHIFT | fixed;
+    }
+    if op == Opcode::RETURN_VALUE.0 {
+        return READ_NOTHING | RETURNS | fixed;
     }
     let mut class = match plain_class(op) {
         PlainClass::Never if matches!(info.format, Format::Byte) => return READ_NOTHING | STEP,
@@ -212,8 +229,8 @@ struct Stop {
 /// path merges.
 ///
 /// This is the general path's work on such instructions ([`check_operands`], then
-/// [`State::run_plain`] or [`step`]); a plain instruction with a short operand, most of them, is
-/// run here with its part of it looked up in one table ([`CLASSES`]).
+/// [`State::run_plain`] or [`step`]). The plain ones with a short operand, most of them, run in
+/// [`run_plain`]; the others in [`run_other`].
 #[inline(never)]
 fn run_straight(
     fun: &Function<'_, '_>,
@@ -222,17 +239,89 @@ fn run_straight(
     stacks: &mut BlockStacks,
     s: &mut LinearScratch,
 ) -> Stop {
+    let mut last = None;
+    loop {
+        let run = run_plain(fun, at, state, &s.head, &mut s.ran_at, &mut s.ran);
+        if run.last.is_some() {
+            last = run.last;
+        }
+        (at, state) = (run.at, run.state);
+        match run.stop {
+            PlainStop::Left => return Stop { at, state: Some(state), last },
+            PlainStop::Join => return Stop { at, state: Some(state), last },
+            PlainStop::Ends(next) => return Stop { at: next, state: None, last },
+            PlainStop::Other(opcode) => {
+                let op = if CLASSES[usize::from(opcode)] & READ == READ_NOT {
+                    match read_other(fun, at) {
+                        Some(op) => op,
+                        None => return Stop { at, state: Some(state), last },
+                    }
+                } else {
+                    // No operand to read or check.
+                    Op { offset: at, arg: 0, opcode: Opcode(opcode), extra: 0, len: 1 }
+                };
+                let stepped = run_other(fun, &op, state, stacks, s);
+                if !matches!(stepped, Stepped::Left) {
+                    s.ran[at] = state;
+                    s.ran_at[at] = (at as u32, 1);
+                    last = Some(at);
+                }
+                match stepped {
+                    Stepped::Left => return Stop { at, state: Some(state), last },
+                    Stepped::Ends(next) => return Stop { at: next, state: None, last },
+                    Stepped::GoesOn(next, next_state) => {
+                        (at, state) = (next, next_state);
+                        if s.head[at] != NIL {
+                            return Stop { at, state: Some(state), last }; // a join
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Why [`run_plain`] stopped.
+enum PlainStop {
+    /// At an instruction left to the general path.
+    Left,
+    /// At an instruction a jump brought a state to.
+    Join,
+    /// Execution ended with the instruction before this offset.
+    Ends(usize),
+    /// At an instruction with this opcode, for [`run_other`].
+    Other(u8),
+}
+
+/// Where [`run_plain`] stopped, with the state there and the last instruction it ran.
+struct PlainRun {
+    at: usize,
+    state: State,
+    last: Option<usize>,
+    stop: PlainStop,
+}
+
+/// The inner loop of [`run_straight`]: runs plain instructions with short operands (and the
+/// returns and tag pushes [`CLASSES`] describes), each looked up in [`CLASSES`], recording each as
+/// run with its state (at its own offset in `ran`).
+#[inline(never)]
+fn run_plain(
+    fun: &Function<'_, '_>,
+    mut at: usize,
+    state: State,
+    head: &[usize],
+    ran_at: &mut [(u32, u32)],
+    ran: &mut [State],
+) -> PlainRun {
     let code = fun.code;
     let b = fun.bounds;
     // What each index kind must stay below.
     let limits = [u64::MAX, b.n_qstr, b.n_obj, b.n_children, b.n_state, 0, 0, 0];
     let room = fun.ctx.room;
+    let State { mut stack, blocks, mut tags } = state;
     let mut last = None;
-    // Counted here rather than read from `s.ran` each time (`proves_clean` has checked that it
-    // fits).
-    let mut first = s.ran.len() as u32;
-    loop {
-        let Some(&opcode) = code.get(at) else { break };
+    let stop = loop {
+        let Some(&opcode) = code.get(at) else { break PlainStop::Left };
         let class = CLASSES[usize::from(opcode)];
         let (arg, len) = match class & READ {
             READ_NOTHING => (u64::from((class >> IMM_SHIFT) & 0xff), 1),
@@ -240,71 +329,56 @@ fn run_straight(
                 Some(&[b0, _]) if b0 < 0x80 => (u64::from(b0), 2),
                 Some(&[b0, b1]) if b0 > 0x80 && b1 < 0x80 => ((u64::from(b0 & 0x7f) << 7) | u64::from(b1), 3),
                 // The last instruction, or a long or padded operand.
-                _ => break,
+                _ => break PlainStop::Left,
             },
             READ_SMALL_INT => match small_int(code, at + 1) {
                 Some((_, n)) => (0, 1 + n),
-                None => break,
+                None => break PlainStop::Left,
             },
-            _ => (0, 0), // read below
+            _ => break PlainStop::Other(opcode),
         };
-        let before = state;
-        if class & READ == READ_NOT || class & STEP != 0 {
-            let op = if class & STEP != 0 {
-                // No operand to read or check.
-                Op { offset: at, arg: 0, opcode: Opcode(opcode), extra: 0, len: 1 }
-            } else {
-                match read_other(fun, at) {
-                    Some(op) => op,
-                    None => break,
-                }
-            };
-            match run_other(fun, &op, state, stacks, s) {
-                Stepped::Left => break,
-                Stepped::GoesOn(next, next_state) => {
-                    s.ran_at[at] = (first, 1);
-                    s.ran.push(before);
-                    first += 1;
-                    last = Some(at);
-                    at = next;
-                    state = next_state;
-                }
-                Stepped::Ends(next) => {
-                    s.ran_at[at] = (first, 1);
-                    s.ran.push(before);
-                    return Stop { at: next, state: None, last: Some(at) };
-                }
+        if class & (STEP | RETURNS) != 0 {
+            if class & STEP != 0 || blocks != BlockStacks::EMPTY {
+                break PlainStop::Other(opcode);
             }
+        }
+        if arg >= limits[((class >> INDEX_SHIFT) & 7) as usize]
+            || (class & UNLESS_BASE_EXCEPTION != 0 && fun.base_exception.contains(&arg))
+        {
+            break PlainStop::Left;
+        }
+        let next = at + len;
+        if next >= code.len() && class & RETURNS == 0 {
+            break PlainStop::Left; // execution would run off the end: left to the general path
+        }
+        let (pops, pushes) = if class & RULE != 0 {
+            let d = Opcode(opcode).info().stack.resolve(arg, 0);
+            (d.pops, d.pushes)
         } else {
-            if arg >= limits[((class >> INDEX_SHIFT) & 7) as usize]
-                || (class & UNLESS_BASE_EXCEPTION != 0 && fun.base_exception.contains(&arg))
-            {
-                break;
-            }
-            let next = at + len;
-            if next >= code.len() {
-                break; // execution would run off the end: left to the general path
-            }
-            let (pops, pushes) = if class & RULE != 0 {
-                let d = Opcode(opcode).info().stack.resolve(arg, 0);
-                (d.pops, d.pushes)
-            } else {
-                (u64::from((class >> POPS_SHIFT) & 0xf), u64::from((class >> PUSHES_SHIFT) & 0xf))
-            };
-            if !state.run_plain(pops, pushes, u64::from(class >> SCRATCH_SHIFT), room) {
-                break;
-            }
-            s.ran_at[at] = (first, 1);
-            s.ran.push(before);
-            first += 1;
-            last = Some(at);
-            at = next;
+            (u64::from((class >> POPS_SHIFT) & 0xf), u64::from((class >> PUSHES_SHIFT) & 0xf))
+        };
+        let scratch = u64::from((class >> SCRATCH_SHIFT) & 0xf);
+        let Some((after, after_tags)) = plain_effect(stack, tags, pops, pushes, scratch, room) else {
+            break PlainStop::Left;
+        };
+        if let (Some(r), Some(r_at)) = (ran.get_mut(at), ran_at.get_mut(at)) {
+            *r = State { stack, blocks, tags };
+            *r_at = (at as u32, 1);
         }
-        if s.head[at] != NIL {
-            break; // a join: the general path adds the states waiting there
+        last = Some(at);
+        if class & RETURNS != 0 {
+            break PlainStop::Ends(next);
         }
-    }
-    Stop { at, state: Some(state), last }
+        (stack, tags) = (after, after_tags);
+        if class & PUSHES_TAG != 0 {
+            tags |= u128::from(arg);
+        }
+        at = next;
+        if head.get(at) != Some(&NIL) {
+            break PlainStop::Join;
+        }
+    };
+    PlainRun { at, state: State { stack, blocks, tags }, last, stop }
 }
 
 /// What [`run_other`] did.
@@ -428,7 +502,10 @@ pub(super) fn proves_clean(
     s.targets.clear();
     s.waiting.clear();
     s.not_run = 0;
+    // The states that instructions first ran with: one at each instruction's own offset, or more
+    // after the first `code_len` (see `ran_at`).
     s.ran.clear();
+    s.ran.resize(code_len, State::ENTRY);
     let proven = run(module, ctx, bounds, view, scratch);
     let s = &mut scratch.linear;
     for &t in &s.touched {
@@ -450,7 +527,6 @@ fn run(
     let Scratch { base_exception, stack, linear: s, .. } = scratch;
     let stacks = &mut stack.stacks;
     stacks.clear();
-    s.ran.reserve(code_len);
     s.now.clear();
     s.now.push(State::ENTRY);
     // Instructions below `frontier` have been read once; going back costs from `rescan_budget`.
@@ -524,11 +600,14 @@ fn run(
             rescan_budget = left;
         }
         if first {
-            let (Ok(start), Ok(count)) = (u32::try_from(s.ran.len()), u32::try_from(s.now.len())) else {
-                return false;
-            };
-            s.ran_at[at] = (start, count);
-            s.ran.extend_from_slice(&s.now);
+            if let [state] = s.now[..] {
+                s.ran[at] = state;
+                s.ran_at[at] = (at as u32, 1);
+            } else {
+                // (`proves_clean` has checked that these fit.)
+                s.ran_at[at] = (s.ran.len() as u32, s.now.len() as u32);
+                s.ran.extend_from_slice(&s.now);
+            }
         }
 
         let plain = Plain::of(&op, base_exception);

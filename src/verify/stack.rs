@@ -43,7 +43,7 @@ const NIL: usize = usize::MAX;
 /// What is known of a stack slot (four bits of [`State::tags`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
-enum Tag {
+pub(super) enum Tag {
     Unknown = 0,
     None,
     /// An exception instance (pushed by the VM when it enters a handler).
@@ -59,6 +59,17 @@ enum Tag {
 }
 
 impl Tag {
+    /// The tag pushed by `LOAD_CONST_NONE`, `LOAD_CONST_FALSE` and `LOAD_CONST_TRUE` (`None` for
+    /// any other opcode).
+    pub(super) const fn pushed_by(op: u8) -> Option<Tag> {
+        match op {
+            _ if op == Opcode::LOAD_CONST_NONE.0 => Some(Tag::None),
+            _ if op == Opcode::LOAD_CONST_FALSE.0 => Some(Tag::False),
+            _ if op == Opcode::LOAD_CONST_TRUE.0 => Some(Tag::True),
+            _ => None,
+        }
+    }
+
     const ALL: [Tag; 8] = [
         Tag::Unknown,
         Tag::None,
@@ -94,13 +105,39 @@ struct Block {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) struct State {
-    stack: u64,
+    /// The value-stack depth.
+    pub(super) stack: u64,
     /// The exception-handler blocks, as an id in the function's [`BlockStacks`] (equal stacks have
     /// equal ids, so states copy and compare as plain values).
-    blocks: usize,
+    pub(super) blocks: usize,
     /// The tags of the top [`WINDOW`] slots, four bits each, the top in the lowest bits; slots
     /// below the window (and above the bottom of the stack) are `Unknown` (0).
+    pub(super) tags: u128,
+}
+
+/// [`State::run_plain`] on the depth and tags of a state: the new depth and tags, or `None` when a
+/// rule is broken.
+#[inline(always)]
+pub(super) fn plain_effect(
+    stack: u64,
     tags: u128,
+    pops: u64,
+    pushes: u64,
+    scratch: u64,
+    room: u64,
+) -> Option<(u64, u128)> {
+    if pops > stack {
+        return None;
+    }
+    let after = (stack - pops).saturating_add(pushes);
+    if stack.max(after).saturating_add(scratch) > room {
+        return None;
+    }
+    // Forgets what was popped and pushed (usually nothing is known). (Both are at most `room`.)
+    if tags == 0 {
+        return Some((after, 0));
+    }
+    Some((after, shl(shr(tags, pops.saturating_mul(4)), pushes.saturating_mul(4))))
 }
 
 /// `bits << n`, 0 when `n` is 128 or more.
@@ -119,19 +156,13 @@ impl State {
     /// on the stack and it stays within `room` slots; otherwise false, and the state is unchanged.
     #[inline(always)]
     pub(super) fn run_plain(&mut self, pops: u64, pushes: u64, scratch: u64, room: u64) -> bool {
-        if pops > self.stack {
-            return false;
+        match plain_effect(self.stack, self.tags, pops, pushes, scratch, room) {
+            Some((stack, tags)) => {
+                (self.stack, self.tags) = (stack, tags);
+                true
+            }
+            None => false,
         }
-        let after = (self.stack - pops).saturating_add(pushes);
-        if self.stack.max(after).saturating_add(scratch) > room {
-            return false;
-        }
-        // Forgets what was popped and pushed (usually nothing is known). (Both are at most `room`.)
-        if self.tags != 0 {
-            self.tags = shl(shr(self.tags, pops.saturating_mul(4)), pushes.saturating_mul(4));
-        }
-        self.stack = after;
-        true
     }
 
     /// The state on entry: nothing on the stack, no blocks.
@@ -637,9 +668,9 @@ pub(super) fn step(
             state.set_top(2, t0);
         }
         Opcode::POP_TOP => state.pop(),
-        Opcode::LOAD_CONST_NONE => state.push(Tag::None),
-        Opcode::LOAD_CONST_FALSE => state.push(Tag::False),
-        Opcode::LOAD_CONST_TRUE => state.push(Tag::True),
+        Opcode::LOAD_CONST_NONE | Opcode::LOAD_CONST_FALSE | Opcode::LOAD_CONST_TRUE => {
+            state.push(Tag::pushed_by(ins.opcode.0).unwrap_or(Tag::Unknown))
+        }
         Opcode::LOAD_GLOBAL | Opcode::LOAD_NAME => {
             let is_base = ins
                 .qstr_index()

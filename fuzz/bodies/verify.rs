@@ -1,6 +1,8 @@
 //! Fuzz body `verify`: any bytes, decoded leniently and verified.
 //!
-//! The verifier never panics or hangs, and is deterministic. When it finds nothing, this body checks
+//! The verifier never panics or hangs, and is deterministic; its one-pass proof of clean functions
+//! changes nothing (the findings equal those of the exhaustive passes alone, with a reused
+//! `Verifier` too). When it finds nothing, this body checks
 //! independently, from the bytecode model, a part of what "nothing found" promises:
 //! * every static qstr id is one of the 165;
 //! * every bytecode `fun_data` decodes; its opcodes are assigned; its prelude is consistent
@@ -15,6 +17,11 @@ use mpy_codec::bytecode::{BytecodeFunction, NativePrelude, Prelude};
 use mpy_codec::reloc::{self, RelocSpace};
 use mpy_codec::{Kind, Module, Qstr, verify};
 
+thread_local! {
+    /// One verifier for every input, as a build that checks many files would use it.
+    static VERIFIER: std::cell::RefCell<verify::Verifier> = std::cell::RefCell::new(verify::Verifier::new());
+}
+
 pub fn run(data: &[u8]) {
     let Ok(module) = Module::decode(data) else { return };
     let findings = verify::verify(&module);
@@ -22,6 +29,12 @@ pub fn run(data: &[u8]) {
         let _ = finding.to_string();
     }
     assert_eq!(verify::verify(&module), findings, "the verifier is not deterministic");
+    assert_eq!(
+        verify::Verifier::exhaustive().verify(&module),
+        findings,
+        "the one-pass proof and the exhaustive passes disagree"
+    );
+    VERIFIER.with_borrow_mut(|v| assert_eq!(v.verify(&module), findings, "a reused Verifier disagrees"));
     if findings.is_empty() {
         check_clean(&module);
     }

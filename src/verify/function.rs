@@ -75,6 +75,8 @@ pub(super) struct Scratch {
     pub(super) base_exception: Vec<u64>,
     pub(super) stack: StackScratch,
     pub(super) linear: LinearScratch,
+    /// Skip the one-pass proof ([`super::Verifier::exhaustive`]).
+    pub(super) exhaustive: bool,
 }
 
 impl Scratch {
@@ -124,7 +126,10 @@ pub(super) fn check(
     let bounds = Bounds::new(module, rc, &view);
     // Most functions are proven clean in one pass; any other is checked again by the two passes
     // below, which find and explain every problem.
-    if f.list.len() == first_finding && super::linear::proves_clean(module, &ctx, &bounds, &view, scratch) {
+    if !scratch.exhaustive
+        && f.list.len() == first_finding
+        && super::linear::proves_clean(module, &ctx, &bounds, &view, scratch)
+    {
         return;
     }
     let last = match check_instructions(path, &bounds, &view, scratch, f) {
@@ -162,7 +167,7 @@ pub(super) struct Bounds {
 }
 
 impl Bounds {
-    fn new(module: &Module<'_>, rc: &RawCode<'_>, view: &BytecodeView<'_>) -> Self {
+    pub(super) fn new(module: &Module<'_>, rc: &RawCode<'_>, view: &BytecodeView<'_>) -> Self {
         Bounds {
             n_qstr: module.qstrs.len() as u64,
             n_obj: module.objects.len() as u64,

@@ -12,6 +12,11 @@
 //! the code from there again, with only the new states, up to where it had got. So it follows
 //! every state the exhaustive worklist would, and makes the same checks on each.
 //!
+//! Most instructions are plain ones with a short operand, run in one tight loop ([`run_plain`])
+//! that looks each opcode up in a packed table ([`CLASSES`]) while the state is a single one; the
+//! others go through [`step`] itself ([`run_other`]), and the general path (several states at an
+//! instruction, going back) runs one instruction at a time.
+//!
 //! When a check fails, or the function is irregular in a way this pass does not follow (an operand
 //! longer than two bytes, more than [`MAX_STATES`] states at one instruction, more than
 //! [`MAX_VERIFY_RESCANS`] passes' worth of going back), it answers false and says nothing: the
@@ -100,23 +105,24 @@ impl LinearScratch {
     }
 }
 
-/// What [`run_straight`] needs of an opcode byte, worked out once from its table entry and packed
-/// in one word (see the `class` bits below), so that the loop reads one small table.
+/// What [`run_plain`] needs of an opcode byte, worked out once from its table entry and packed in
+/// one word (the bits below), so that its loop reads one small table ([`CLASSES`]).
 type OpClass = u32;
 
 /// Bits 0-1: how the operand is read.
 const READ: u32 = 0b11;
-/// Not run by [`run_straight`]: jumps and opcodes with an extra byte (and unassigned bytes).
+/// Not read by [`run_plain`]: jumps and opcodes with an extra byte, read by [`read_other`] (which
+/// rejects unassigned bytes) and run by [`run_other`].
 const READ_NOT: u32 = 0;
-/// No operand; the operand value is the [`IMM`] bits.
+/// No operand; the operand value is the `IMM` bits.
 const READ_NOTHING: u32 = 1;
 /// A varuint operand (one or two bytes here).
 const READ_UINT: u32 = 2;
 /// A small int (its value does not matter here).
 const READ_SMALL_INT: u32 = 3;
-/// Not plain: run by [`step`] (only opcodes without an operand).
+/// Not plain: run by [`run_other`] (only opcodes without an operand).
 const STEP: u32 = 1 << 2;
-/// Bits 3-5: what the operand indexes (an index into the limits in [`run_straight`]).
+/// Bits 3-5: what the operand indexes (an index into the limits in [`run_plain`]).
 const INDEX_SHIFT: u32 = 3;
 const INDEX_NOTHING: u32 = 0;
 const INDEX_QSTR: u32 = 1;
@@ -127,13 +133,14 @@ const INDEX_LOCAL: u32 = 4;
 const RULE: u32 = 1 << 6;
 /// `LOAD_GLOBAL`, `LOAD_NAME`: not plain when the name is `BaseException`.
 const UNLESS_BASE_EXCEPTION: u32 = 1 << 7;
-/// Bits 8-15: the operand value of an opcode without one (`LOAD_FAST_MULTI`'s local).
+/// Bits 8-15 (`IMM`): the operand value of an opcode without one (`LOAD_FAST_MULTI`'s local, the
+/// tag a `LOAD_CONST_NONE` pushes).
 const IMM_SHIFT: u32 = 8;
 /// Bits 16-19, 20-23, 24-27: a fixed effect's pops and pushes, and the scratch slots.
 const POPS_SHIFT: u32 = 16;
 const PUSHES_SHIFT: u32 = 20;
 const SCRATCH_SHIFT: u32 = 24;
-/// Pushes the tag in the [`IMM`] bits (`LOAD_CONST_NONE`, `_FALSE`, `_TRUE`), what [`step`] does.
+/// Pushes the tag in the `IMM` bits (`LOAD_CONST_NONE`, `_FALSE`, `_TRUE`), as [`step`] does.
 const PUSHES_TAG: u32 = 1 << 28;
 /// `RETURN_VALUE`: with no handler block, execution ends here, as [`step`] has it (with blocks,
 /// [`step`] runs it).
@@ -221,9 +228,9 @@ struct Stop {
 }
 
 /// Runs instructions from `at` in the single state `state`, each read for the first time, for as
-/// long as each passes its checks and runs without a finding, execution either goes on with the
-/// next instruction only (its other successors are forward jumps, or backward jumps to a state
-/// already run) or ends, and the instruction is not the last one. Records each as an instruction
+/// long as each passes its checks and runs without a finding, and execution either goes on with
+/// the next instruction only (its other successors are forward jumps, or backward jumps to a state
+/// already run) or ends (without running off the end of the code). Records each as an instruction
 /// start that ran with its state. Returns where it stopped: at an instruction it left to the
 /// general path, or after one whose next instruction a jump brought a state to, which the general
 /// path merges.
@@ -301,9 +308,10 @@ struct PlainRun {
     stop: PlainStop,
 }
 
-/// The inner loop of [`run_straight`]: runs plain instructions with short operands (and the
-/// returns and tag pushes [`CLASSES`] describes), each looked up in [`CLASSES`], recording each as
-/// run with its state (at its own offset in `ran`).
+/// The inner loop of [`run_straight`]: runs plain instructions with short operands, tag pushes,
+/// and returns with no handler block, each looked up in [`CLASSES`], recording each as run with its
+/// state (at its own offset in `ran`). This is [`check_operands`] and [`State::run_plain`] (or
+/// [`step`] on those few non-plain opcodes), for the opcodes and operands the table covers.
 #[inline(never)]
 fn run_plain(
     fun: &Function<'_, '_>,
@@ -337,10 +345,9 @@ fn run_plain(
             },
             _ => break PlainStop::Other(opcode),
         };
-        if class & (STEP | RETURNS) != 0 {
-            if class & STEP != 0 || blocks != BlockStacks::EMPTY {
-                break PlainStop::Other(opcode);
-            }
+        // Not plain, or a return through handler blocks: [`step`] runs it.
+        if class & STEP != 0 || (class & RETURNS != 0 && blocks != BlockStacks::EMPTY) {
+            break PlainStop::Other(opcode);
         }
         if arg >= limits[((class >> INDEX_SHIFT) & 7) as usize]
             || (class & UNLESS_BASE_EXCEPTION != 0 && fun.base_exception.contains(&arg))
@@ -682,4 +689,77 @@ fn run(
         _ => return false,
     }
     s.targets.iter().all(|&t| s.ran_at[t] != NOT_READ)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{Path, Segment};
+    use crate::raw_code::{Kind, RawCode};
+
+    /// Every bytecode function of the committed compiler output (our test programs, every
+    /// compiler: `while` loops, `finally` and `with` handlers, closures, generators) is proven
+    /// clean by the one pass alone, so the exhaustive passes run only on what it cannot prove.
+    #[test]
+    fn proves_every_function_the_compilers_wrote() {
+        let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/corpus"))];
+        let (mut files, mut functions) = (0, 0);
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    if !path.ends_with("handmade") {
+                        dirs.push(path);
+                    }
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "mpy") {
+                    continue;
+                }
+                let bytes = std::fs::read(&path).unwrap();
+                let module = Module::decode(&bytes).unwrap();
+                let mut scratch = Scratch::default();
+                scratch.start_module(&module);
+                let mut rc_path = Path(vec![Segment::Field("raw_code")]);
+                module.raw_code.walk(&mut rc_path, &mut |rc_path, rc: &RawCode<'_>| {
+                    if !matches!(rc.kind, Kind::Bytecode) {
+                        return;
+                    }
+                    let view = BytecodeView::decode(&rc.fun_data).unwrap();
+                    let ctx = Ctx::new(rc_path, &view);
+                    let bounds = Bounds::new(&module, rc, &view);
+                    let proven = proves_clean(&module, &ctx, &bounds, &view, &mut scratch);
+                    assert!(proven, "{}: {rc_path} is not proven clean in one pass", path.display());
+                    functions += 1;
+                });
+                files += 1;
+            }
+        }
+        assert!(files >= 30 && functions >= 300, "{files} files, {functions} functions");
+    }
+
+    /// A loop that leaves one more item on the stack each time round: each jump back brings a
+    /// new state, so the pass goes back until the stack outgrows `n_state`, then gives up; the
+    /// exhaustive passes report the overflow.
+    #[test]
+    fn gives_up_on_a_loop_that_grows_the_stack() {
+        let module = Module::decode(include_bytes!("../../corpus/doc/hello.mpy")).unwrap();
+        // n_state 4, no handlers, name qstr 1; then `0: LOAD_CONST_NONE; 1: JUMP 0`.
+        let fun_data = [0x18, 0x02, 0x01, 0x51, 0x42, 0x3d];
+        let view = BytecodeView::decode(&fun_data).unwrap();
+        let path = Path(vec![Segment::Field("raw_code")]);
+        let ctx = Ctx::new(&path, &view);
+        let bounds = Bounds::new(&module, &module.raw_code, &view);
+        let mut scratch = Scratch::default();
+        scratch.start_module(&module);
+        assert!(!proves_clean(&module, &ctx, &bounds, &view, &mut scratch));
+
+        let mut module = module.into_owned();
+        module.raw_code.fun_data = std::borrow::Cow::Owned(fun_data.to_vec());
+        let findings = super::super::verify(&module);
+        assert_eq!(
+            findings.iter().map(|f| f.check).collect::<Vec<_>>(),
+            [super::super::Check::StackOverflow]
+        );
+    }
 }

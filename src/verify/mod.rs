@@ -126,6 +126,10 @@ pub fn verify(module: &Module<'_>) -> Vec<Finding> {
 
 /// Verifies modules one after another, keeping its working buffers from one to the next (they are
 /// sized for the largest function seen). [`Verifier::verify`] gives what [`verify`] gives.
+///
+/// Each bytecode function is first read by a one-pass proof that it is clean, which is enough for
+/// compiler output; only a function it cannot prove clean goes through the exhaustive passes that
+/// find and explain every problem. Either way the findings are those of the exhaustive passes.
 #[derive(Default)]
 pub struct Verifier {
     scratch: function::Scratch,
@@ -135,6 +139,15 @@ impl Verifier {
     /// A verifier with empty buffers.
     pub fn new() -> Self {
         Verifier::default()
+    }
+
+    /// A verifier that skips the one-pass proof and checks every function with the exhaustive
+    /// passes. Its findings are the same (the tests and the `verify` fuzz target hold the two to
+    /// that); it is slower. For testing and measuring.
+    pub fn exhaustive() -> Self {
+        let mut verifier = Verifier::default();
+        verifier.scratch.exhaustive = true;
+        verifier
     }
 
     /// Verifies a whole module; an empty list means it passed every check.

@@ -29,7 +29,9 @@ use crate::limits::{MAX_VERIFY_RESCANS, MAX_VERIFY_STATES as MAX_STATES};
 use crate::module::Module;
 
 use super::function::{Bounds, Scratch, check_operands};
-use super::stack::{BlockStacks, Ctx, Edge, Plain, PlainClass, State, Tag, plain_class, plain_effect, step};
+use super::stack::{
+    BlockStacks, Ctx, Edge, Plain, PlainClass, State, Tag, growth, plain_class, plain_effect, step,
+};
 
 /// No state (the end of a list in [`LinearScratch::waiting`]).
 const NIL: usize = usize::MAX;
@@ -136,15 +138,16 @@ const UNLESS_BASE_EXCEPTION: u32 = 1 << 7;
 /// Bits 8-15 (`IMM`): the operand value of an opcode without one (`LOAD_FAST_MULTI`'s local, the
 /// tag a `LOAD_CONST_NONE` pushes).
 const IMM_SHIFT: u32 = 8;
-/// Bits 16-19, 20-23, 24-27: a fixed effect's pops and pushes, and the scratch slots.
+/// Bits 16-19, 20-23: a fixed effect's pops and pushes. Bits 24-28: its [`growth`] (for a
+/// [`RULE`] effect, its scratch slots).
 const POPS_SHIFT: u32 = 16;
 const PUSHES_SHIFT: u32 = 20;
-const SCRATCH_SHIFT: u32 = 24;
+const GROWTH_SHIFT: u32 = 24;
 /// Pushes the tag in the `IMM` bits (`LOAD_CONST_NONE`, `_FALSE`, `_TRUE`), as [`step`] does.
-const PUSHES_TAG: u32 = 1 << 28;
+const PUSHES_TAG: u32 = 1 << 29;
 /// `RETURN_VALUE`: with no handler block, execution ends here, as [`step`] has it (with blocks,
 /// [`step`] runs it).
-const RETURNS: u32 = 1 << 29;
+const RETURNS: u32 = 1 << 30;
 
 static CLASSES: [OpClass; 256] = {
     let mut table = [READ_NOT; 256];
@@ -161,11 +164,15 @@ const fn class(op: u8) -> OpClass {
     if !info.assigned || info.extra_byte {
         return READ_NOT;
     }
-    let (pops, pushes) = match info.stack {
-        StackEffect::Fixed { pops, pushes } => (pops as u32, pushes as u32),
-        StackEffect::Rule(_) => (0, 0),
+    let fixed = match info.stack {
+        StackEffect::Fixed { pops, pushes } if pops < 16 && pushes < 16 && info.scratch < 16 => {
+            let growth = growth(pops as u64, pushes as u64, info.scratch as u64) as u32;
+            (pops as u32) << POPS_SHIFT | (pushes as u32) << PUSHES_SHIFT | growth << GROWTH_SHIFT
+        }
+        StackEffect::Fixed { .. } => return READ_NOT,
+        StackEffect::Rule(_) if info.scratch < 32 => RULE | (info.scratch as u32) << GROWTH_SHIFT,
+        StackEffect::Rule(_) => return READ_NOT,
     };
-    let fixed = pops << POPS_SHIFT | pushes << PUSHES_SHIFT | (info.scratch as u32) << SCRATCH_SHIFT;
     if let Some(tag) = Tag::pushed_by(op) {
         return READ_NOTHING | PUSHES_TAG | (tag as u32) << IMM_SHIFT | fixed;
     }
@@ -195,16 +202,7 @@ const fn class(op: u8) -> OpClass {
         }
         _ => INDEX_NOTHING,
     };
-    class |= index << INDEX_SHIFT;
-    match info.stack {
-        StackEffect::Fixed { pops, pushes } if pops < 16 && pushes < 16 && info.scratch < 16 => {
-            class |= (pops as u32) << POPS_SHIFT | (pushes as u32) << PUSHES_SHIFT;
-            class |= (info.scratch as u32) << SCRATCH_SHIFT;
-        }
-        StackEffect::Fixed { .. } => return READ_NOT,
-        StackEffect::Rule(_) => class |= RULE | (info.scratch as u32) << SCRATCH_SHIFT,
-    }
-    class
+    class | index << INDEX_SHIFT | fixed
 }
 
 /// What the pass knows of the function it reads.
@@ -358,14 +356,14 @@ fn run_plain(
         if next >= code.len() && class & RETURNS == 0 {
             break PlainStop::Left; // execution would run off the end: left to the general path
         }
-        let (pops, pushes) = if class & RULE != 0 {
+        let (pops, pushes, growth) = if class & RULE != 0 {
             let d = Opcode(opcode).info().stack.resolve(arg, 0);
-            (d.pops, d.pushes)
+            (d.pops, d.pushes, self::growth(d.pops, d.pushes, u64::from((class >> GROWTH_SHIFT) & 0x1f)))
         } else {
-            (u64::from((class >> POPS_SHIFT) & 0xf), u64::from((class >> PUSHES_SHIFT) & 0xf))
+            let field = |shift: u32, mask: u32| u64::from((class >> shift) & mask);
+            (field(POPS_SHIFT, 0xf), field(PUSHES_SHIFT, 0xf), field(GROWTH_SHIFT, 0x1f))
         };
-        let scratch = u64::from((class >> SCRATCH_SHIFT) & 0xf);
-        let Some((after, after_tags)) = plain_effect(stack, tags, pops, pushes, scratch, room) else {
+        let Some((after, after_tags)) = plain_effect(stack, tags, pops, pushes, growth, room) else {
             break PlainStop::Left;
         };
         if let (Some(r), Some(r_at)) = (ran.get_mut(at), ran_at.get_mut(at)) {

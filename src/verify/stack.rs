@@ -115,24 +115,29 @@ pub(super) struct State {
     pub(super) tags: u128,
 }
 
-/// [`State::run_plain`] on the depth and tags of a state: the new depth and tags, or `None` when a
-/// rule is broken.
+/// The slots an effect that pops `pops` items, pushes `pushes` and uses `scratch` slots above them
+/// needs above the depth it starts from: `max(depth, depth - pops + pushes) + scratch - depth`.
+#[inline(always)]
+pub(super) const fn growth(pops: u64, pushes: u64, scratch: u64) -> u64 {
+    pushes.saturating_sub(pops).saturating_add(scratch)
+}
+
+/// [`State::run_plain`] on the depth and tags of a state, with the effect's [`growth`]: the new
+/// depth and tags, or `None` when a rule is broken.
 #[inline(always)]
 pub(super) fn plain_effect(
     stack: u64,
     tags: u128,
     pops: u64,
     pushes: u64,
-    scratch: u64,
+    growth: u64,
     room: u64,
 ) -> Option<(u64, u128)> {
-    if pops > stack {
+    if pops > stack || stack.saturating_add(growth) > room {
         return None;
     }
-    let after = (stack - pops).saturating_add(pushes);
-    if stack.max(after).saturating_add(scratch) > room {
-        return None;
-    }
+    // At most `stack + growth`, so at most `room`.
+    let after = stack - pops + pushes;
     // Forgets what was popped and pushed (usually nothing is known). (Both are at most `room`.)
     if tags == 0 {
         return Some((after, 0));
@@ -156,7 +161,7 @@ impl State {
     /// on the stack and it stays within `room` slots; otherwise false, and the state is unchanged.
     #[inline(always)]
     pub(super) fn run_plain(&mut self, pops: u64, pushes: u64, scratch: u64, room: u64) -> bool {
-        match plain_effect(self.stack, self.tags, pops, pushes, scratch, room) {
+        match plain_effect(self.stack, self.tags, pops, pushes, growth(pops, pushes, scratch), room) {
             Some((stack, tags)) => {
                 (self.stack, self.tags) = (stack, tags);
                 true

@@ -7,6 +7,11 @@
 //! [`verify`] returns every finding, each with its path, the byte offset inside that raw code's
 //! `fun_data` where it applies, the check that failed and what is wrong. An empty list means the
 //! file is safe to hand to a loader of its version.
+//!
+//! The passes: `container` (header, qstrs, objects, native records, relocations); per bytecode
+//! function, `linear` (a one-pass proof that the function is clean, enough for compiler output),
+//! and only where it proves nothing, `function` (prelude, operands, jumps) and `stack` (stack
+//! discipline over every path), the exhaustive passes whose findings are reported.
 
 mod container;
 mod function;

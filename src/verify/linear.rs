@@ -37,6 +37,9 @@ use super::stack::{
 const NIL: usize = usize::MAX;
 /// Not an instruction start read so far (in [`LinearScratch::ran_at`]).
 const NOT_READ: (u32, u32) = (u32::MAX, 0);
+/// An instruction that first ran with one state, kept in [`LinearScratch::single`] (in
+/// [`LinearScratch::ran_at`]).
+const SINGLE: (u32, u32) = (u32::MAX - 1, 1);
 
 /// A state brought to an instruction by a jump.
 #[derive(Clone, Copy)]
@@ -60,13 +63,15 @@ pub(super) struct LinearScratch {
     waiting: Vec<Waiting>,
     /// How many of them have not run yet.
     not_run: usize,
-    /// Per code offset: [`NOT_READ`], or for an instruction start, where the states it first ran
-    /// with begin in `ran`, and how many.
+    /// Per code offset: [`NOT_READ`]; or for an instruction start, [`SINGLE`] or where the states
+    /// it first ran with begin in `ran`, and how many.
     ran_at: Vec<(u32, u32)>,
     /// The jump targets seen, to check that each is an instruction start.
     targets: Vec<usize>,
-    /// The states each instruction first ran with: at its own offset when it ran with one (the
-    /// first `code_len` entries), after those when it ran with none or several.
+    /// Per code offset, the state an instruction that first ran with one ran with (meaningful
+    /// where `ran_at` says [`SINGLE`]; never cleared).
+    single: Vec<State>,
+    /// The states of the instructions that first ran with none or several, one after another.
     ran: Vec<State>,
     /// The states the current instruction runs with, and those the next one will.
     now: Vec<State>,
@@ -79,6 +84,9 @@ impl LinearScratch {
     /// The states the instruction at `at` (an instruction start) first ran with.
     fn first_ran(&self, at: usize) -> &[State] {
         let (first, count) = self.ran_at[at];
+        if (first, count) == SINGLE {
+            return std::slice::from_ref(&self.single[at]);
+        }
         self.ran.get(first as usize..first as usize + count as usize).unwrap_or_default()
     }
 
@@ -246,7 +254,7 @@ fn run_straight(
 ) -> Stop {
     let mut last = None;
     loop {
-        let run = run_plain(fun, at, state, &s.head, &mut s.ran_at, &mut s.ran);
+        let run = run_plain(fun, at, state, &s.head, &mut s.ran_at, &mut s.single);
         if run.last.is_some() {
             last = run.last;
         }
@@ -267,8 +275,8 @@ fn run_straight(
                 };
                 let stepped = run_other(fun, &op, state, stacks, s);
                 if !matches!(stepped, Stepped::Left) {
-                    s.ran[at] = state;
-                    s.ran_at[at] = (at as u32, 1);
+                    s.single[at] = state;
+                    s.ran_at[at] = SINGLE;
                     last = Some(at);
                 }
                 match stepped {
@@ -308,7 +316,7 @@ struct PlainRun {
 
 /// The inner loop of [`run_straight`]: runs plain instructions with short operands, tag pushes,
 /// and returns with no handler block, each looked up in [`CLASSES`], recording each as run with its
-/// state (at its own offset in `ran`). This is [`check_operands`] and [`State::run_plain`] (or
+/// state (in `single`). This is [`check_operands`] and [`State::run_plain`] (or
 /// [`step`] on those few non-plain opcodes), for the opcodes and operands the table covers.
 #[inline(never)]
 fn run_plain(
@@ -317,7 +325,7 @@ fn run_plain(
     state: State,
     head: &[usize],
     ran_at: &mut [(u32, u32)],
-    ran: &mut [State],
+    single: &mut [State],
 ) -> PlainRun {
     let code = fun.code;
     let b = fun.bounds;
@@ -366,9 +374,9 @@ fn run_plain(
         let Some((after, after_tags)) = plain_effect(stack, tags, pops, pushes, growth, room) else {
             break PlainStop::Left;
         };
-        if let (Some(r), Some(r_at)) = (ran.get_mut(at), ran_at.get_mut(at)) {
+        if let (Some(r), Some(r_at)) = (single.get_mut(at), ran_at.get_mut(at)) {
             *r = State { stack, blocks, tags };
-            *r_at = (at as u32, 1);
+            *r_at = SINGLE;
         }
         last = Some(at);
         if class & RETURNS != 0 {
@@ -502,15 +510,13 @@ pub(super) fn proves_clean(
     if s.head.len() < code_len {
         s.head.resize(code_len, NIL);
         s.ran_at.resize(code_len, NOT_READ);
+        s.single.resize(code_len, State::ENTRY);
     }
     s.ran_at[..code_len].fill(NOT_READ);
     s.targets.clear();
     s.waiting.clear();
     s.not_run = 0;
-    // The states that instructions first ran with: one at each instruction's own offset, or more
-    // after the first `code_len` (see `ran_at`).
     s.ran.clear();
-    s.ran.resize(code_len, State::ENTRY);
     let proven = run(module, ctx, bounds, view, scratch);
     let s = &mut scratch.linear;
     for &t in &s.touched {
@@ -606,8 +612,8 @@ fn run(
         }
         if first {
             if let [state] = s.now[..] {
-                s.ran[at] = state;
-                s.ran_at[at] = (at as u32, 1);
+                s.single[at] = state;
+                s.ran_at[at] = SINGLE;
             } else {
                 // (`proves_clean` has checked that these fit.)
                 s.ran_at[at] = (s.ran.len() as u32, s.now.len() as u32);

@@ -6,6 +6,8 @@
 //!
 //! The bodies are the same files the cargo-fuzz targets include (`fuzz/bodies/<target>.rs`).
 
+mod common;
+
 #[path = "../fuzz/bodies/bytecode.rs"]
 mod bytecode;
 #[path = "../fuzz/bodies/decode.rs"]
@@ -20,7 +22,7 @@ mod structured;
 #[path = "../fuzz/bodies/verify.rs"]
 mod verify;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use mpy_codec::reloc::{Cursor, Region, RelocOp, Section, Target};
 
@@ -91,29 +93,6 @@ impl Rng {
     }
 }
 
-fn collect_mpy(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect_mpy(&path, out);
-        } else if path.extension().is_some_and(|e| e == "mpy") {
-            out.push(path);
-        }
-    }
-}
-
-/// The committed .mpy files, sorted by path.
-fn corpus() -> Vec<(String, Vec<u8>)> {
-    let mut paths = Vec::new();
-    collect_mpy(&root().join("corpus"), &mut paths);
-    paths.sort();
-    paths
-        .into_iter()
-        .map(|p| (p.display().to_string(), std::fs::read(&p).expect("read corpus file")))
-        .collect()
-}
-
 /// A random mutation: flip, set or insert bytes, interesting values, truncate, delete or duplicate
 /// a chunk; one to four of them.
 fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
@@ -160,7 +139,7 @@ fn random_inputs(rng: &mut Rng, count: usize) -> Vec<(String, Vec<u8>)> {
 }
 
 fn corpus_mutations(rng: &mut Rng, count: usize) -> Vec<(String, Vec<u8>)> {
-    let corpus = corpus();
+    let corpus = common::corpus_files();
     assert!(!corpus.is_empty(), "no corpus/**/*.mpy files");
     let mut inputs = corpus.clone();
     for k in 0..count {
@@ -258,7 +237,7 @@ fn verify_generated_inputs() {
 fn corpus_fun_data() -> Vec<(String, Vec<u8>)> {
     use mpy_codec::Kind;
     let mut out = Vec::new();
-    for (name, file) in corpus() {
+    for (name, file) in common::corpus_files() {
         let Ok(module) = mpy_codec::decode(&file) else { continue };
         for (path, rc) in module.raw_codes() {
             if let Kind::Bytecode | Kind::NativePython { .. } = rc.kind {

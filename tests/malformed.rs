@@ -2,25 +2,10 @@
 //! and the irregularities that lenient decoding records and strict decoding rejects. Needs no
 //! upstream tools: the inputs are the committed corpus and bytes written here.
 
-use mpy_codec::{DecodeOptions, ErrorKind, IrregularityKind, Module};
+mod common;
 
-fn corpus_files() -> Vec<(String, Vec<u8>)> {
-    let mut files = Vec::new();
-    let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/corpus"))];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "mpy") {
-                files.push((path.display().to_string(), std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    files.sort();
-    assert!(!files.is_empty(), "corpus/ holds no .mpy files");
-    files
-}
+use common::corpus_files;
+use mpy_codec::{DecodeOptions, ErrorKind, IrregularityKind, Module};
 
 #[test]
 fn every_truncation_of_every_corpus_file_is_an_error() {

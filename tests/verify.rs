@@ -3,6 +3,8 @@
 //! varuint at end of file). Every corpus file verifies clean (the differential suite extends that
 //! to every compiler's output).
 
+mod common;
+
 use std::borrow::Cow;
 
 use mpy_codec::reloc::{Cursor, Region, RelocOp, Section, Target};
@@ -203,22 +205,14 @@ fn a_varuint_cut_by_the_end_of_the_file_is_a_decode_error() {
 
 #[test]
 fn every_corpus_file_verifies_clean() {
-    let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/corpus"))];
     let mut checked = 0;
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                if !path.ends_with("handmade") {
-                    dirs.push(path);
-                }
-            } else if path.extension().is_some_and(|e| e == "mpy") {
-                let bytes = std::fs::read(&path).unwrap();
-                let findings = verify(&Module::decode(&bytes).unwrap());
-                assert!(findings.is_empty(), "{}: {findings:#?}", path.display());
-                checked += 1;
-            }
+    for (name, bytes) in common::corpus_files() {
+        if name.contains("/handmade/") {
+            continue;
         }
+        let findings = verify(&Module::decode(&bytes).unwrap());
+        assert!(findings.is_empty(), "{name}: {findings:#?}");
+        checked += 1;
     }
     assert!(checked >= 30);
 }
@@ -228,18 +222,6 @@ fn every_corpus_file_verifies_clean() {
 /// of the exhaustive passes alone, and those of one `Verifier` reused across all the files.
 #[test]
 fn the_one_pass_proof_changes_no_finding() {
-    let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/corpus"))];
-    let mut files = Vec::new();
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "mpy") {
-                files.push(std::fs::read(&path).unwrap());
-            }
-        }
-    }
     let mut reused = Verifier::new();
     let mut exhaustive = Verifier::exhaustive();
     let (mut clean, mut flagged) = (0, 0);
@@ -254,8 +236,8 @@ fn the_one_pass_proof_changes_no_finding() {
             flagged += 1;
         }
     };
-    for (i, bytes) in files.iter().enumerate() {
-        compare(bytes, &format_args!("corpus file {i}"));
+    for (name, bytes) in common::corpus_files() {
+        compare(&bytes, &name);
         // Bytecode-only files of at most 4 KB: every offset, three values.
         if bytes.len() > 4096 || bytes.get(2).is_none_or(|&f| f >> 2 != 0) {
             continue;
@@ -264,7 +246,7 @@ fn the_one_pass_proof_changes_no_finding() {
         for at in 0..bytes.len() {
             for value in [bytes[at] ^ 0x01, bytes[at] ^ 0x80, 0x59] {
                 changed[at] = value;
-                compare(&changed, &format_args!("corpus file {i}, byte {at:#x} = {value:#04x}"));
+                compare(&changed, &format_args!("{name}, byte {at:#x} = {value:#04x}"));
             }
             changed[at] = bytes[at];
         }

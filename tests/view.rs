@@ -3,6 +3,8 @@
 //! `Module::decode` accepts (lenient and strict), rejects with the identical error (kind, offset,
 //! path), and its accessors yield exactly the module's contents.
 
+mod common;
+
 use mpy_codec::view::{ModuleView, RawCodeView};
 use mpy_codec::{DecodeOptions, Decoded, IrregularityKind, Kind, Module, RawCode};
 
@@ -23,12 +25,6 @@ fn files_under(dir: &str, keep: impl Fn(&std::path::Path) -> bool) -> Vec<(Strin
         }
     }
     files.sort();
-    files
-}
-
-fn corpus() -> Vec<(String, Vec<u8>)> {
-    let files = files_under("corpus", |p| p.extension().is_some_and(|e| e == "mpy"));
-    assert!(!files.is_empty(), "corpus/ holds no .mpy files");
     files
 }
 
@@ -101,14 +97,14 @@ fn check(name: &str, bytes: &[u8]) -> bool {
 
 #[test]
 fn corpus_files_give_the_same_contents() {
-    for (name, bytes) in corpus() {
+    for (name, bytes) in common::corpus_files() {
         assert!(check(&name, &bytes), "{name} must decode");
     }
 }
 
 #[test]
 fn every_truncation_gives_the_same_error() {
-    for (name, bytes) in corpus() {
+    for (name, bytes) in common::corpus_files() {
         for len in 0..bytes.len() {
             let cut = &bytes[..len];
             let (tree, view) = (Module::decode(cut), mpy_codec::view::parse(cut));
@@ -126,7 +122,7 @@ const CORRUPTED_OFFSETS_PER_FILE: usize = 160;
 #[test]
 fn corrupted_bytes_give_the_same_verdict() {
     let (mut accepted, mut rejected) = (0, 0);
-    for (name, bytes) in corpus() {
+    for (name, bytes) in common::corpus_files() {
         let stride = bytes.len().div_ceil(CORRUPTED_OFFSETS_PER_FILE).max(1);
         for at in (0..bytes.len()).step_by(stride) {
             let b = bytes[at];
@@ -239,7 +235,7 @@ fn fuzz_regressions_give_the_same_verdict() {
 #[test]
 fn children_can_be_visited_partly_and_in_any_order() {
     // Stop after the first child, come back later: each iterator is independent.
-    for (name, bytes) in corpus() {
+    for (name, bytes) in common::corpus_files() {
         let module = Module::decode(&bytes).unwrap();
         let view = mpy_codec::view::parse(&bytes).unwrap();
         let outer = view.raw_code();

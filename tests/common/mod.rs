@@ -14,6 +14,26 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Every committed `.mpy` file under `corpus/` (with `corpus/handmade/`), as (path, bytes), sorted
+/// by path.
+pub fn corpus_files() -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut dirs = vec![repo_root().join("corpus")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "mpy") {
+                files.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    assert!(!files.is_empty(), "corpus/ holds no .mpy files");
+    files
+}
+
 /// One upstream compiler: its release, the sub-version it writes for native code, its binary.
 #[derive(Clone, Debug)]
 pub struct Compiler {

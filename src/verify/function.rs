@@ -1,5 +1,7 @@
 //! Checks of one raw code's contents: a bytecode function's prelude, operands and jumps, or a
-//! native function's prelude; then stack discipline (in `stack.rs`).
+//! native function's prelude; then stack discipline (in `stack.rs`). A bytecode function whose
+//! prelude is clean is first given to the one-pass proof (`linear.rs`); these exhaustive passes
+//! run only when it proves nothing, and their findings are the ones reported.
 //!
 //! The instructions are decoded in place ([`BytecodeView::op_at`]) once here, in order; the stack
 //! analysis then runs most of them from the records this pass leaves ([`Plain`]) and decodes only

@@ -36,6 +36,12 @@ pub const MAX_PRELUDE_SIZE_BYTES: usize = 32;
 /// one or two items). Bounds the verifier's work at this many passes over the code.
 pub const MAX_VERIFY_STATES: usize = 16;
 
+/// Longest bytecode (in bytes of code) the verifier's one-pass proof takes on; a longer function
+/// goes straight to the exhaustive passes. The proof keeps about 48 bytes per byte of code (the
+/// exhaustive passes about 20), so this bounds what it adds to 48 MiB; compiler output stays far
+/// below (2-byte jump offsets reach 16 KiB).
+pub const MAX_ONE_PASS_CODE: usize = 1 << 20;
+
 /// How many times over its code the verifier's one-pass proof may go back to run a loop again
 /// (compiler output: once per `while` loop body) before it leaves the function to the exhaustive
 /// passes. Bounds that proof's work at this many passes.

@@ -19,13 +19,14 @@
 //!
 //! When a check fails, or the function is irregular in a way this pass does not follow (an operand
 //! longer than two bytes, more than [`MAX_STATES`] states at one instruction, more than
-//! [`MAX_VERIFY_RESCANS`] passes' worth of going back), it answers false and says nothing: the
+//! [`MAX_VERIFY_RESCANS`] passes' worth of going back, more than [`MAX_ONE_PASS_CODE`] bytes of
+//! code), it answers false and says nothing: the
 //! exhaustive passes then find and explain every problem. It answers true only for functions on
 //! which they report nothing.
 
 use crate::bytecode::opcode::{Multi, OperandKind, StackEffect, info_for};
 use crate::bytecode::{BytecodeView, Flow, Format, Op, Opcode, small_int};
-use crate::limits::{MAX_VERIFY_RESCANS, MAX_VERIFY_STATES as MAX_STATES};
+use crate::limits::{MAX_ONE_PASS_CODE, MAX_VERIFY_RESCANS, MAX_VERIFY_STATES as MAX_STATES};
 use crate::module::Module;
 
 use super::function::{Bounds, Scratch, check_operands};
@@ -503,8 +504,10 @@ pub(super) fn proves_clean(
     scratch: &mut Scratch,
 ) -> bool {
     let code_len = view.code().len();
-    if code_len > (u32::MAX as usize) / (2 * MAX_STATES) {
-        return false; // too long for the `u32` indices of `ran_at`
+    // (The cap also keeps the indices of `ran_at` within `u32`: at most `MAX_STATES` per byte.)
+    const _: () = assert!(MAX_ONE_PASS_CODE < (u32::MAX as usize) / (2 * MAX_STATES));
+    if code_len > MAX_ONE_PASS_CODE {
+        return false;
     }
     let s = &mut scratch.linear;
     if s.head.len() < code_len {
@@ -765,5 +768,31 @@ mod tests {
             findings.iter().map(|f| f.check).collect::<Vec<_>>(),
             [super::super::Check::StackOverflow]
         );
+    }
+
+    /// A function with more code than [`MAX_ONE_PASS_CODE`] goes to the exhaustive passes alone,
+    /// which find it clean.
+    #[test]
+    fn leaves_very_long_functions_to_the_exhaustive_passes() {
+        let module = Module::decode(include_bytes!("../../corpus/doc/hello.mpy")).unwrap();
+        // n_state 4, no handlers, name qstr 1; then `LOAD_CONST_NONE; POP_TOP` over and over, and
+        // `LOAD_CONST_NONE; RETURN_VALUE`.
+        let mut fun_data = vec![0x18, 0x02, 0x01];
+        for _ in 0..MAX_ONE_PASS_CODE / 2 {
+            fun_data.extend_from_slice(&[0x51, 0x59]);
+        }
+        fun_data.extend_from_slice(&[0x51, 0x63]);
+        let view = BytecodeView::decode(&fun_data).unwrap();
+        assert!(view.code().len() > MAX_ONE_PASS_CODE);
+        let path = Path(vec![Segment::Field("raw_code")]);
+        let ctx = Ctx::new(&path, &view);
+        let bounds = Bounds::new(&module, &module.raw_code, &view);
+        let mut scratch = Scratch::default();
+        scratch.start_module(&module);
+        assert!(!proves_clean(&module, &ctx, &bounds, &view, &mut scratch));
+
+        let mut module = module.into_owned();
+        module.raw_code.fun_data = std::borrow::Cow::Owned(fun_data);
+        assert_eq!(super::super::verify(&module), []);
     }
 }

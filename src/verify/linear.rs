@@ -261,8 +261,7 @@ fn run_straight(
         }
         (at, state) = (run.at, run.state);
         match run.stop {
-            PlainStop::Left => return Stop { at, state: Some(state), last },
-            PlainStop::Join => return Stop { at, state: Some(state), last },
+            PlainStop::Left | PlainStop::Join => return Stop { at, state: Some(state), last },
             PlainStop::Ends(next) => return Stop { at: next, state: None, last },
             PlainStop::Other(opcode) => {
                 let op = if CLASSES[usize::from(opcode)] & READ == READ_NOT {

@@ -163,16 +163,8 @@ fn stripped_files_from_every_compiler_verify() {
             }
         }
     }
-    let mut corpus = vec![common::repo_root().join("corpus")];
-    while let Some(dir) = corpus.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                corpus.push(path);
-            } else if path.extension().is_some_and(|e| e == "mpy") {
-                check(&std::fs::read(&path).unwrap(), &path.display().to_string());
-            }
-        }
+    for (name, bytes) in common::corpus_files() {
+        check(&bytes, &name);
     }
     assert!(checked >= 200, "only {checked} files");
     eprintln!("stripped {checked} files: {before} -> {after} bytes (-{})", before - after);

@@ -31,16 +31,20 @@ use crate::module::Module;
 
 use super::function::{Bounds, Scratch, check_operands};
 use super::stack::{
-    BlockStacks, Ctx, Edge, Plain, PlainClass, State, Tag, growth, plain_class, plain_effect, step,
+    BlockStacks, Ctx, Edge, Plain, PlainClass, State, Tag, growth, plain_class, shl, shr, step,
 };
 
 /// No state (the end of a list in [`LinearScratch::waiting`]).
 const NIL: usize = usize::MAX;
-/// Not an instruction start read so far (in [`LinearScratch::ran_at`]).
-const NOT_READ: (u32, u32) = (u32::MAX, 0);
-/// An instruction that first ran with one state, kept in [`LinearScratch::single`] (in
-/// [`LinearScratch::ran_at`]).
-const SINGLE: (u32, u32) = (u32::MAX - 1, 1);
+
+/// How the instruction at a code offset first ran, one word per offset ([`LinearScratch::ran_at`]):
+/// - [`NOT_READ`]: not an instruction start read so far;
+/// - with one state: `(c + 1) << 32 | depth`, where `c` indexes [`LinearScratch::contexts`], the
+///   state's blocks and tags (straight-line code shares one context until its tags change);
+/// - with none or several: [`SEVERAL`] `| first << 8 | count`, the states `ran[first..][..count]`.
+type Ran = u64;
+const NOT_READ: Ran = 0;
+const SEVERAL: Ran = 1 << 63;
 
 /// A state brought to an instruction by a jump.
 #[derive(Clone, Copy)]
@@ -64,14 +68,14 @@ pub(super) struct LinearScratch {
     waiting: Vec<Waiting>,
     /// How many of them have not run yet.
     not_run: usize,
-    /// Per code offset: [`NOT_READ`]; or for an instruction start, [`SINGLE`] or where the states
-    /// it first ran with begin in `ran`, and how many.
-    ran_at: Vec<(u32, u32)>,
+    /// Per code offset, how the instruction there first ran (see [`Ran`]).
+    ran_at: Vec<Ran>,
+    /// The blocks and tags of the states recorded in `ran_at`.
+    contexts: Vec<(usize, u128)>,
+    /// Per block-stack id, the index in `contexts` of (that stack, no tags), or `u32::MAX`.
+    untagged: Vec<u32>,
     /// The jump targets seen, to check that each is an instruction start.
     targets: Vec<usize>,
-    /// Per code offset, the state an instruction that first ran with one ran with (meaningful
-    /// where `ran_at` says [`SINGLE`]; never cleared).
-    single: Vec<State>,
     /// The states of the instructions that first ran with none or several, one after another.
     ran: Vec<State>,
     /// The states the current instruction runs with, and those the next one will.
@@ -82,13 +86,47 @@ pub(super) struct LinearScratch {
 }
 
 impl LinearScratch {
-    /// The states the instruction at `at` (an instruction start) first ran with.
-    fn first_ran(&self, at: usize) -> &[State] {
-        let (first, count) = self.ran_at[at];
-        if (first, count) == SINGLE {
-            return std::slice::from_ref(&self.single[at]);
+    /// Whether the instruction at `at` (an instruction start) first ran with `state`.
+    fn ran_with(&self, at: usize, state: &State) -> bool {
+        let ran = self.ran_at[at];
+        if ran & SEVERAL != 0 {
+            let (first, count) = ((ran & !SEVERAL) >> 8, ran & 0xff);
+            return self.ran[first as usize..][..count as usize].contains(state);
         }
-        self.ran.get(first as usize..first as usize + count as usize).unwrap_or_default()
+        let Some(&(blocks, tags)) = (ran >> 32).checked_sub(1).and_then(|c| self.contexts.get(c as usize))
+        else {
+            return false;
+        };
+        *state == State { stack: ran & 0xffff_ffff, blocks, tags }
+    }
+
+    /// The `ran_at` bits of the blocks and tags of `state` (the depth left out), adding them to
+    /// `contexts` if new.
+    #[inline]
+    fn context_bits(&mut self, state: &State) -> Ran {
+        if state.tags == 0 {
+            if self.untagged.len() <= state.blocks {
+                self.untagged.resize(state.blocks + 1, u32::MAX);
+            }
+            if self.untagged[state.blocks] == u32::MAX {
+                self.untagged[state.blocks] = self.contexts.len() as u32;
+                self.contexts.push((state.blocks, 0));
+            }
+            return (u64::from(self.untagged[state.blocks]) + 1) << 32;
+        }
+        self.contexts.push((state.blocks, state.tags));
+        (self.contexts.len() as u64) << 32
+    }
+
+    /// Records that the instruction at `at` first ran with `state` alone.
+    fn ran_single(&mut self, at: usize, state: &State) {
+        self.ran_at[at] = self.context_bits(state) | state.stack;
+    }
+
+    /// Records that the instruction at `at` first ran with `states` (none or several).
+    fn ran_several(&mut self, at: usize, states: &[State]) {
+        self.ran_at[at] = SEVERAL | (self.ran.len() as u64) << 8 | states.len() as u64;
+        self.ran.extend_from_slice(states);
     }
 
     /// Adds `state` to those waiting at `at`, unless it is there already; `None` when `at` would
@@ -116,50 +154,58 @@ impl LinearScratch {
     }
 }
 
-/// What [`run_plain`] needs of an opcode byte, worked out once from its table entry and packed in
-/// one word (the bits below), so that its loop reads one small table ([`CLASSES`]).
-type OpClass = u32;
+/// What [`run_plain`] needs of an opcode byte, worked out once from its table entry ([`CLASSES`]),
+/// in byte fields the loop reads directly.
+#[derive(Clone, Copy)]
+struct Class {
+    /// How the operand is read: `READ_*`.
+    read: u8,
+    /// [`STEP`], [`RETURNS`], [`PUSHES_TAG`], [`UNLESS_BASE_EXCEPTION`], [`RULE`].
+    flags: u8,
+    /// What the operand indexes: `INDEX_*`, an index into the limits in [`run_plain`].
+    index: u8,
+    /// The operand value of an opcode without one (`LOAD_FAST_MULTI`'s local, the tag a
+    /// `LOAD_CONST_NONE` pushes).
+    imm: u8,
+    /// A fixed effect's pops, pushes and [`growth`]; for a [`RULE`] effect, its scratch slots in
+    /// `growth`.
+    pops: u8,
+    pushes: u8,
+    growth: u8,
+}
 
-/// Bits 0-1: how the operand is read.
-const READ: u32 = 0b11;
 /// Not read by [`run_plain`]: jumps and opcodes with an extra byte, read by [`read_other`] (which
 /// rejects unassigned bytes) and run by [`run_other`].
-const READ_NOT: u32 = 0;
-/// No operand; the operand value is the `IMM` bits.
-const READ_NOTHING: u32 = 1;
+const READ_NOT: u8 = 0;
+/// No operand; the operand value is `imm`.
+const READ_NOTHING: u8 = 1;
 /// A varuint operand (one or two bytes here).
-const READ_UINT: u32 = 2;
+const READ_UINT: u8 = 2;
 /// A small int (its value does not matter here).
-const READ_SMALL_INT: u32 = 3;
+const READ_SMALL_INT: u8 = 3;
+
 /// Not plain: run by [`run_other`] (only opcodes without an operand).
-const STEP: u32 = 1 << 2;
-/// Bits 3-5: what the operand indexes (an index into the limits in [`run_plain`]).
-const INDEX_SHIFT: u32 = 3;
-const INDEX_NOTHING: u32 = 0;
-const INDEX_QSTR: u32 = 1;
-const INDEX_CONST: u32 = 2;
-const INDEX_CHILD: u32 = 3;
-const INDEX_LOCAL: u32 = 4;
-/// The stack effect depends on the operand: [`StackEffect::resolve`] works it out.
-const RULE: u32 = 1 << 6;
-/// `LOAD_GLOBAL`, `LOAD_NAME`: not plain when the name is `BaseException`.
-const UNLESS_BASE_EXCEPTION: u32 = 1 << 7;
-/// Bits 8-15 (`IMM`): the operand value of an opcode without one (`LOAD_FAST_MULTI`'s local, the
-/// tag a `LOAD_CONST_NONE` pushes).
-const IMM_SHIFT: u32 = 8;
-/// Bits 16-19, 20-23: a fixed effect's pops and pushes. Bits 24-28: its [`growth`] (for a
-/// [`RULE`] effect, its scratch slots).
-const POPS_SHIFT: u32 = 16;
-const PUSHES_SHIFT: u32 = 20;
-const GROWTH_SHIFT: u32 = 24;
-/// Pushes the tag in the `IMM` bits (`LOAD_CONST_NONE`, `_FALSE`, `_TRUE`), as [`step`] does.
-const PUSHES_TAG: u32 = 1 << 29;
+const STEP: u8 = 1;
 /// `RETURN_VALUE`: with no handler block, execution ends here, as [`step`] has it (with blocks,
 /// [`step`] runs it).
-const RETURNS: u32 = 1 << 30;
+const RETURNS: u8 = 1 << 1;
+/// Pushes the tag in `imm` (`LOAD_CONST_NONE`, `_FALSE`, `_TRUE`), as [`step`] does.
+const PUSHES_TAG: u8 = 1 << 2;
+/// `LOAD_GLOBAL`, `LOAD_NAME`: not plain when the name is `BaseException`.
+const UNLESS_BASE_EXCEPTION: u8 = 1 << 3;
+/// The stack effect depends on the operand: [`StackEffect::resolve`] works it out.
+const RULE: u8 = 1 << 4;
 
-static CLASSES: [OpClass; 256] = {
-    let mut table = [READ_NOT; 256];
+const INDEX_NOTHING: u8 = 0;
+const INDEX_QSTR: u8 = 1;
+const INDEX_CONST: u8 = 2;
+const INDEX_CHILD: u8 = 3;
+const INDEX_LOCAL: u8 = 4;
+
+const NOT_RUN: Class = Class { read: READ_NOT, flags: 0, index: 0, imm: 0, pops: 0, pushes: 0, growth: 0 };
+
+static CLASSES: [Class; 256] = {
+    let mut table = [NOT_RUN; 256];
     let mut op = 0;
     while op < 256 {
         table[op] = class(op as u8);
@@ -168,50 +214,53 @@ static CLASSES: [OpClass; 256] = {
     table
 };
 
-const fn class(op: u8) -> OpClass {
+const fn class(op: u8) -> Class {
     let info = info_for(op);
     if !info.assigned || info.extra_byte {
-        return READ_NOT;
+        return NOT_RUN;
     }
-    let fixed = match info.stack {
-        StackEffect::Fixed { pops, pushes } if pops < 16 && pushes < 16 && info.scratch < 16 => {
-            let growth = growth(pops as u64, pushes as u64, info.scratch as u64) as u32;
-            (pops as u32) << POPS_SHIFT | (pushes as u32) << PUSHES_SHIFT | growth << GROWTH_SHIFT
+    let mut class = match info.stack {
+        StackEffect::Fixed { pops, pushes } => {
+            let growth = growth(pops as u64, pushes as u64, info.scratch as u64);
+            if growth > u8::MAX as u64 {
+                return NOT_RUN;
+            }
+            Class { pops, pushes, growth: growth as u8, ..NOT_RUN }
         }
-        StackEffect::Fixed { .. } => return READ_NOT,
-        StackEffect::Rule(_) if info.scratch < 32 => RULE | (info.scratch as u32) << GROWTH_SHIFT,
-        StackEffect::Rule(_) => return READ_NOT,
+        StackEffect::Rule(_) => Class { flags: RULE, growth: info.scratch, ..NOT_RUN },
     };
     if let Some(tag) = Tag::pushed_by(op) {
-        return READ_NOTHING | PUSHES_TAG | (tag as u32) << IMM_SHIFT | fixed;
+        return Class { read: READ_NOTHING, flags: class.flags | PUSHES_TAG, imm: tag as u8, ..class };
     }
     if op == Opcode::RETURN_VALUE.0 {
-        return READ_NOTHING | RETURNS | fixed;
+        return Class { read: READ_NOTHING, flags: class.flags | RETURNS, ..class };
     }
-    let mut class = match plain_class(op) {
-        PlainClass::Never if matches!(info.format, Format::Byte) => return READ_NOTHING | STEP,
-        PlainClass::Never => return READ_NOT,
-        PlainClass::UnlessBaseException => UNLESS_BASE_EXCEPTION,
-        PlainClass::Fixed { .. } | PlainClass::Rule => 0,
-    };
-    class |= match (info.format, info.operand) {
+    match plain_class(op) {
+        PlainClass::Never if matches!(info.format, Format::Byte) => {
+            return Class { read: READ_NOTHING, flags: STEP, ..NOT_RUN };
+        }
+        PlainClass::Never => return NOT_RUN,
+        PlainClass::UnlessBaseException => class.flags |= UNLESS_BASE_EXCEPTION,
+        PlainClass::Fixed { .. } | PlainClass::Rule => {}
+    }
+    class.read = match (info.format, info.operand) {
         (Format::Byte, _) => READ_NOTHING,
         (Format::VarUint, OperandKind::SmallInt) => READ_SMALL_INT,
         (Format::Qstr | Format::VarUint, _) => READ_UINT,
-        (Format::Offset, _) => return READ_NOT,
+        (Format::Offset, _) => return NOT_RUN,
     };
-    let index = match (info.format, info.operand, info.multi) {
+    class.index = match (info.format, info.operand, info.multi) {
         (Format::Qstr, _, _) => INDEX_QSTR,
         (Format::VarUint, OperandKind::Const, _) => INDEX_CONST,
         (Format::VarUint, OperandKind::Child, _) => INDEX_CHILD,
         (_, OperandKind::Local, _) => INDEX_LOCAL,
         (_, _, Some(Multi::LoadFast(n) | Multi::StoreFast(n))) => {
-            class |= (n as u32) << IMM_SHIFT;
+            class.imm = n;
             INDEX_LOCAL
         }
         _ => INDEX_NOTHING,
     };
-    class | index << INDEX_SHIFT | fixed
+    class
 }
 
 /// What the pass knows of the function it reads.
@@ -222,6 +271,12 @@ struct Function<'a, 'm> {
     code: &'a [u8],
     /// The qstr-table indices that name `BaseException`.
     base_exception: &'a [u64],
+    /// What each index kind (`INDEX_*`) must stay below.
+    limits: [u64; 8],
+    /// The stack's room ([`Ctx::room`]).
+    room: u64,
+    /// [`UNLESS_BASE_EXCEPTION`] when the module names `BaseException`, else 0.
+    names: u8,
 }
 
 /// Where [`run_straight`] stopped.
@@ -244,7 +299,8 @@ struct Stop {
 ///
 /// This is the general path's work on such instructions ([`check_operands`], then
 /// [`State::run_plain`] or [`step`]). The plain ones with a short operand, most of them, run in
-/// [`run_plain`]; the others in [`run_other`].
+/// [`run_plain`] (one loop for states without tags, one for states with); the others in
+/// [`run_other`].
 #[inline(never)]
 fn run_straight(
     fun: &Function<'_, '_>,
@@ -255,43 +311,131 @@ fn run_straight(
 ) -> Stop {
     let mut last = None;
     loop {
-        let run = run_plain(fun, at, state, &s.head, &mut s.ran_at, &mut s.single);
+        let run = run_plain(fun, at, state, s);
         if run.last.is_some() {
             last = run.last;
         }
         (at, state) = (run.at, run.state);
-        match run.stop {
-            PlainStop::Left | PlainStop::Join => return Stop { at, state: Some(state), last },
-            PlainStop::Ends(next) => return Stop { at: next, state: None, last },
-            PlainStop::Other(opcode) => {
-                let op = if CLASSES[usize::from(opcode)] & READ == READ_NOT {
-                    match read_other(fun, at) {
-                        Some(op) => op,
-                        None => return Stop { at, state: Some(state), last },
-                    }
-                } else {
-                    // No operand to read or check.
-                    Op { offset: at, arg: 0, opcode: Opcode(opcode), extra: 0, len: 1 }
-                };
-                let stepped = run_other(fun, &op, state, stacks, s);
-                if !matches!(stepped, Stepped::Left) {
-                    s.single[at] = state;
-                    s.ran_at[at] = SINGLE;
-                    last = Some(at);
+        let opcode = match run.stop {
+            PlainStop::Left => return Stop { at, state: Some(state), last },
+            PlainStop::Join => match take_waiting(s, at, Some(state)) {
+                Some(_) => continue,
+                None => return Stop { at, state: Some(state), last },
+            },
+            PlainStop::Other(opcode) => opcode,
+        };
+        if opcode == Opcode::RETURN_VALUE.0 && state.blocks == BlockStacks::EMPTY {
+            // With no handler block, execution ends here, as [`step`] has it.
+            if state.stack == 0 {
+                return Stop { at, state: Some(state), last };
+            }
+            s.ran_single(at, &state);
+            last = Some(at);
+            match ends(s, at + 1, fun.code.len()) {
+                Some(next_state) => (at, state) = (at + 1, next_state),
+                None => return Stop { at: at + 1, state: None, last },
+            }
+            continue;
+        }
+        let stepped = if is_jump(opcode) && state.tags == 0 {
+            run_jump(fun, at, state, s)
+        } else {
+            let op = if CLASSES[usize::from(opcode)].read == READ_NOT {
+                match read_other(fun, at) {
+                    Some(op) => op,
+                    None => return Stop { at, state: Some(state), last },
                 }
-                match stepped {
-                    Stepped::Left => return Stop { at, state: Some(state), last },
-                    Stepped::Ends(next) => return Stop { at: next, state: None, last },
-                    Stepped::GoesOn(next, next_state) => {
-                        (at, state) = (next, next_state);
-                        if s.head[at] != NIL {
-                            return Stop { at, state: Some(state), last }; // a join
-                        }
-                    }
+            } else {
+                // No operand to read or check.
+                Op { offset: at, arg: 0, opcode: Opcode(opcode), extra: 0, len: 1 }
+            };
+            run_other(fun, &op, state, stacks, s)
+        };
+        if !matches!(stepped, Stepped::Left) {
+            s.ran_single(at, &state);
+            last = Some(at);
+        }
+        match stepped {
+            Stepped::Left => return Stop { at, state: Some(state), last },
+            Stepped::Ends(next) => match ends(s, next, fun.code.len()) {
+                Some(next_state) => (at, state) = (next, next_state),
+                None => return Stop { at: next, state: None, last },
+            },
+            Stepped::GoesOn(next, next_state) => {
+                (at, state) = (next, next_state);
+                if s.head[at] != NIL && take_waiting(s, at, Some(state)).is_none() {
+                    return Stop { at, state: Some(state), last }; // a join
                 }
             }
         }
     }
+}
+
+/// At `at`, an instruction read for the first time that jumps brought states to: when they are
+/// all one state, and `state` (the state execution goes on with from the instruction before) is
+/// none or the same, marks them run and returns it, for [`run_straight`] to go on with, as the
+/// general path would. Otherwise `None`: the general path merges them.
+fn take_waiting(s: &mut LinearScratch, at: usize, state: Option<State>) -> Option<State> {
+    let mut one = state;
+    let mut p = s.head[at];
+    while p != NIL {
+        let w = &s.waiting[p];
+        match one {
+            _ if w.ran => return None,
+            Some(o) if o != w.state => return None,
+            _ => one = Some(w.state),
+        }
+        p = w.before;
+    }
+    let mut p = s.head[at];
+    while p != NIL {
+        s.waiting[p].ran = true;
+        s.not_run -= 1;
+        p = s.waiting[p].before;
+    }
+    one
+}
+
+/// After an instruction execution does not go on from: the one state jumps brought to the next
+/// instruction, at `next`, if they brought just one (see [`take_waiting`]).
+fn ends(s: &mut LinearScratch, next: usize, code_len: usize) -> Option<State> {
+    if next < code_len && s.head[next] != NIL { take_waiting(s, next, None) } else { None }
+}
+
+/// `JUMP`, `POP_JUMP_IF_TRUE`, `POP_JUMP_IF_FALSE`: run by [`run_jump`] in a state with no tags.
+fn is_jump(opcode: u8) -> bool {
+    [Opcode::JUMP.0, Opcode::POP_JUMP_IF_TRUE.0, Opcode::POP_JUMP_IF_FALSE.0].contains(&opcode)
+}
+
+/// Runs `JUMP`, `POP_JUMP_IF_TRUE` or `POP_JUMP_IF_FALSE` at `at` in `state`, which has no tags,
+/// for [`run_straight`]: what [`run_other`] does with [`step`] on them, in short. (With no tag on
+/// top, a conditional jump goes both ways; the blocks do not change, so the states stay admitted.)
+#[inline(never)]
+fn run_jump(fun: &Function<'_, '_>, at: usize, state: State, s: &mut LinearScratch) -> Stepped {
+    let code_len = fun.code.len();
+    let Some(op) = Op::decode_common(fun.code, at) else { return Stepped::Left };
+    let Some(to) = usize::try_from(op.arg as i64).ok().filter(|&to| to < code_len) else {
+        return Stepped::Left;
+    };
+    let conditional = op.opcode != Opcode::JUMP;
+    let mut after = state;
+    if conditional {
+        let Some(stack) = state.stack.checked_sub(1) else { return Stepped::Left };
+        after.stack = stack;
+    }
+    let next_at = op.next_offset();
+    if to > at && to != next_at {
+        if s.wait(to, after).is_none() {
+            return Stepped::Left;
+        }
+    } else if to < at && !s.ran_with(to, &after) || to == at {
+        return Stepped::Left;
+    }
+    if conditional && next_at >= code_len {
+        return Stepped::Left;
+    }
+    s.targets.push(to);
+    if conditional || to == next_at { Stepped::GoesOn(next_at, after) } else { Stepped::Ends(next_at) }
 }
 
 /// Why [`run_plain`] stopped.
@@ -300,9 +444,7 @@ enum PlainStop {
     Left,
     /// At an instruction a jump brought a state to.
     Join,
-    /// Execution ended with the instruction before this offset.
-    Ends(usize),
-    /// At an instruction with this opcode, for [`run_other`].
+    /// At an instruction with this opcode, for [`run_other`] (or a return).
     Other(u8),
 }
 
@@ -314,84 +456,125 @@ struct PlainRun {
     stop: PlainStop,
 }
 
-/// The inner loop of [`run_straight`]: runs plain instructions with short operands, tag pushes,
-/// and returns with no handler block, each looked up in [`CLASSES`], recording each as run with its
-/// state (in `single`). This is [`check_operands`] and [`State::run_plain`] (or
-/// [`step`] on those few non-plain opcodes), for the opcodes and operands the table covers.
-#[inline(never)]
-fn run_plain(
-    fun: &Function<'_, '_>,
-    mut at: usize,
-    state: State,
-    head: &[usize],
-    ran_at: &mut [(u32, u32)],
-    single: &mut [State],
-) -> PlainRun {
+/// A plain instruction [`run_plain`] has read and checked.
+struct Effect {
+    /// Its operand value (for a tag push, the tag).
+    arg: u64,
+    /// Where the next instruction starts (inside the code).
+    next: usize,
+    pops: u64,
+    pushes: u64,
+    /// Whether it pushes the tag `arg`.
+    pushes_tag: bool,
+}
+
+/// Reads the instruction at `at`, for [`run_plain`], and checks it in a state of depth `stack`:
+/// its effect, or why the loop stops there.
+#[inline(always)]
+fn read_plain(fun: &Function<'_, '_>, at: usize, stack: u64) -> Result<Effect, PlainStop> {
     let code = fun.code;
-    let b = fun.bounds;
-    // What each index kind must stay below.
-    let limits = [u64::MAX, b.n_qstr, b.n_obj, b.n_children, b.n_state, 0, 0, 0];
-    let room = fun.ctx.room;
+    let Some(&opcode) = code.get(at) else { return Err(PlainStop::Left) };
+    let class = &CLASSES[usize::from(opcode)];
+    let (arg, len) = match class.read {
+        READ_NOTHING => (u64::from(class.imm), 1),
+        READ_UINT => match code.get(at + 1..at + 3) {
+            Some(&[b0, _]) if b0 < 0x80 => (u64::from(b0), 2),
+            Some(&[b0, b1]) if b0 > 0x80 && b1 < 0x80 => ((u64::from(b0 & 0x7f) << 7) | u64::from(b1), 3),
+            // The last instruction, or a long or padded operand.
+            _ => return Err(PlainStop::Left),
+        },
+        READ_SMALL_INT => match small_int(code, at + 1) {
+            Some((_, n)) => (0, 1 + n),
+            None => return Err(PlainStop::Left),
+        },
+        _ => return Err(PlainStop::Other(opcode)),
+    };
+    // Not plain, or a return: [`run_straight`] runs it.
+    if class.flags & (STEP | RETURNS) != 0 {
+        return Err(PlainStop::Other(opcode));
+    }
+    if arg >= fun.limits[usize::from(class.index & 7)]
+        || (class.flags & fun.names != 0 && fun.base_exception.contains(&arg))
+    {
+        return Err(PlainStop::Left);
+    }
+    let next = at + len;
+    if next >= code.len() {
+        return Err(PlainStop::Left); // execution would run off the end: left to the general path
+    }
+    let (pops, pushes, growth) = if class.flags & RULE != 0 {
+        let d = Opcode(opcode).info().stack.resolve(arg, 0);
+        (d.pops, d.pushes, self::growth(d.pops, d.pushes, u64::from(class.growth)))
+    } else {
+        (u64::from(class.pops), u64::from(class.pushes), u64::from(class.growth))
+    };
+    if pops > stack || stack.saturating_add(growth) > fun.room {
+        return Err(PlainStop::Left);
+    }
+    Ok(Effect { arg, next, pops, pushes, pushes_tag: class.flags & PUSHES_TAG != 0 })
+}
+
+/// The inner loop of [`run_straight`]: runs plain instructions with short operands and tag pushes
+/// ([`read_plain`]), recording each as run with its state (in `ran_at`). This is
+/// [`check_operands`] and [`State::run_plain`] (or [`step`] on tag pushes), for the opcodes and
+/// operands the table covers.
+///
+/// It has two loops: one for states without tags, where the state is just the depth (the blocks
+/// and the absence of tags are one context in `ran_at` throughout), and one for states with tags.
+#[inline(never)]
+fn run_plain(fun: &Function<'_, '_>, mut at: usize, state: State, s: &mut LinearScratch) -> PlainRun {
     let State { mut stack, blocks, mut tags } = state;
-    let mut last = None;
-    let stop = loop {
-        let Some(&opcode) = code.get(at) else { break PlainStop::Left };
-        let class = CLASSES[usize::from(opcode)];
-        let (arg, len) = match class & READ {
-            READ_NOTHING => (u64::from((class >> IMM_SHIFT) & 0xff), 1),
-            READ_UINT => match code.get(at + 1..at + 3) {
-                Some(&[b0, _]) if b0 < 0x80 => (u64::from(b0), 2),
-                Some(&[b0, b1]) if b0 > 0x80 && b1 < 0x80 => ((u64::from(b0 & 0x7f) << 7) | u64::from(b1), 3),
-                // The last instruction, or a long or padded operand.
-                _ => break PlainStop::Left,
-            },
-            READ_SMALL_INT => match small_int(code, at + 1) {
-                Some((_, n)) => (0, 1 + n),
-                None => break PlainStop::Left,
-            },
-            _ => break PlainStop::Other(opcode),
-        };
-        // Not plain, or a return through handler blocks: [`step`] runs it.
-        if class & STEP != 0 || (class & RETURNS != 0 && blocks != BlockStacks::EMPTY) {
-            break PlainStop::Other(opcode);
+    let untagged = s.context_bits(&State { tags: 0, ..state });
+    let LinearScratch { head, ran_at, contexts, .. } = s;
+    let (head, ran_at) = (&head[..fun.code.len()], &mut ran_at[..fun.code.len()]);
+    let mut last = NIL;
+    let stop = 'run: loop {
+        if tags == 0 {
+            loop {
+                let e = match read_plain(fun, at, stack) {
+                    Ok(e) => e,
+                    Err(stop) => break 'run stop,
+                };
+                ran_at[at] = untagged | stack;
+                last = at;
+                // At most `stack + growth`, so at most the room.
+                stack = stack - e.pops + e.pushes;
+                at = e.next;
+                if head[at] != NIL {
+                    tags = if e.pushes_tag { u128::from(e.arg) } else { 0 };
+                    break 'run PlainStop::Join;
+                }
+                if e.pushes_tag {
+                    tags = u128::from(e.arg);
+                    break;
+                }
+            }
         }
-        if arg >= limits[((class >> INDEX_SHIFT) & 7) as usize]
-            || (class & UNLESS_BASE_EXCEPTION != 0 && fun.base_exception.contains(&arg))
-        {
-            break PlainStop::Left;
-        }
-        let next = at + len;
-        if next >= code.len() && class & RETURNS == 0 {
-            break PlainStop::Left; // execution would run off the end: left to the general path
-        }
-        let (pops, pushes, growth) = if class & RULE != 0 {
-            let d = Opcode(opcode).info().stack.resolve(arg, 0);
-            (d.pops, d.pushes, self::growth(d.pops, d.pushes, u64::from((class >> GROWTH_SHIFT) & 0x1f)))
-        } else {
-            let field = |shift: u32, mask: u32| u64::from((class >> shift) & mask);
-            (field(POPS_SHIFT, 0xf), field(PUSHES_SHIFT, 0xf), field(GROWTH_SHIFT, 0x1f))
-        };
-        let Some((after, after_tags)) = plain_effect(stack, tags, pops, pushes, growth, room) else {
-            break PlainStop::Left;
-        };
-        if let (Some(r), Some(r_at)) = (single.get_mut(at), ran_at.get_mut(at)) {
-            *r = State { stack, blocks, tags };
-            *r_at = SINGLE;
-        }
-        last = Some(at);
-        if class & RETURNS != 0 {
-            break PlainStop::Ends(next);
-        }
-        (stack, tags) = (after, after_tags);
-        if class & PUSHES_TAG != 0 {
-            tags |= u128::from(arg);
-        }
-        at = next;
-        if head.get(at) != Some(&NIL) {
-            break PlainStop::Join;
+        contexts.push((blocks, tags));
+        loop {
+            let e = match read_plain(fun, at, stack) {
+                Ok(e) => e,
+                Err(stop) => break 'run stop,
+            };
+            ran_at[at] = (contexts.len() as u64) << 32 | stack;
+            last = at;
+            stack = stack - e.pops + e.pushes;
+            at = e.next;
+            // Forgets what was popped and pushed, then adds the tag pushed (as `plain_effect`).
+            tags = shl(shr(tags, e.pops.saturating_mul(4)), e.pushes.saturating_mul(4));
+            if e.pushes_tag {
+                tags |= u128::from(e.arg);
+            }
+            if head[at] != NIL {
+                break 'run PlainStop::Join;
+            }
+            if tags == 0 {
+                break;
+            }
+            contexts.push((blocks, tags));
         }
     };
-    PlainRun { at, state: State { stack, blocks, tags }, last, stop }
+    PlainRun { at, state: State { stack, blocks, tags }, last: (last != NIL).then_some(last), stop }
 }
 
 /// What [`run_other`] did.
@@ -461,7 +644,7 @@ fn run_other(
             if s.wait(to, next_state).is_none() {
                 return Stepped::Left;
             }
-        } else if s.ran_at[to] == NOT_READ || !s.first_ran(to).contains(&next_state) {
+        } else if !s.ran_with(to, &next_state) {
             return Stepped::Left;
         }
     }
@@ -503,18 +686,20 @@ pub(super) fn proves_clean(
     scratch: &mut Scratch,
 ) -> bool {
     let code_len = view.code().len();
-    // (The cap also keeps the indices of `ran_at` within `u32`: at most `MAX_STATES` per byte.)
-    const _: () = assert!(MAX_ONE_PASS_CODE < (u32::MAX as usize) / (2 * MAX_STATES));
-    if code_len > MAX_ONE_PASS_CODE {
+    // (The cap also keeps the fields of `ran_at` within their bits: at most `MAX_STATES` states per
+    // byte, and depths, which are at most the room, within 32 bits.)
+    const _: () = assert!(MAX_ONE_PASS_CODE < (u32::MAX as usize) / (2 * MAX_STATES) && MAX_STATES < 256);
+    if code_len > MAX_ONE_PASS_CODE || ctx.room > u64::from(u32::MAX) {
         return false;
     }
     let s = &mut scratch.linear;
     if s.head.len() < code_len {
         s.head.resize(code_len, NIL);
         s.ran_at.resize(code_len, NOT_READ);
-        s.single.resize(code_len, State::ENTRY);
     }
     s.ran_at[..code_len].fill(NOT_READ);
+    s.contexts.clear();
+    s.untagged.clear();
     s.targets.clear();
     s.waiting.clear();
     s.not_run = 0;
@@ -545,7 +730,17 @@ fn run(
     // Instructions below `frontier` have been read once; going back costs from `rescan_budget`.
     let mut frontier = 0;
     let mut rescan_budget = MAX_VERIFY_RESCANS.saturating_mul(code_len);
-    let fun = Function { module, ctx, bounds, code, base_exception };
+    let b = bounds;
+    let fun = Function {
+        module,
+        ctx,
+        bounds,
+        code,
+        base_exception,
+        limits: [u64::MAX, b.n_qstr, b.n_obj, b.n_children, b.n_state, 0, 0, 0],
+        room: ctx.room,
+        names: if base_exception.is_empty() { 0 } else { UNLESS_BASE_EXCEPTION },
+    };
     let mut last = None;
     let mut at = 0;
     while at < code_len {
@@ -558,7 +753,7 @@ fn run(
         if !first {
             // Only states it has not run with yet.
             let mut now = std::mem::take(&mut s.now);
-            now.retain(|state| !s.first_ran(at).contains(state));
+            now.retain(|state| !s.ran_with(at, state));
             s.now = now;
         }
         // Add the states jumps brought here.
@@ -569,7 +764,7 @@ fn run(
                 w.ran = true;
                 s.not_run -= 1;
                 let state = w.state;
-                if first || !s.first_ran(at).contains(&state) {
+                if first || !s.ran_with(at, &state) {
                     add(&mut s.now, state);
                 }
             }
@@ -613,14 +808,12 @@ fn run(
             rescan_budget = left;
         }
         if first {
-            if let [state] = s.now[..] {
-                s.single[at] = state;
-                s.ran_at[at] = SINGLE;
-            } else {
-                // (`proves_clean` has checked that these fit.)
-                s.ran_at[at] = (s.ran.len() as u32, s.now.len() as u32);
-                s.ran.extend_from_slice(&s.now);
+            let now = std::mem::take(&mut s.now);
+            match now[..] {
+                [state] => s.ran_single(at, &state),
+                _ => s.ran_several(at, &now),
             }
+            s.now = now;
         }
 
         let plain = Plain::of(&op, base_exception);
@@ -662,7 +855,7 @@ fn run(
                     if s.ran_at[to] == NOT_READ {
                         return false;
                     }
-                    if !s.first_ran(to).contains(&state) {
+                    if !s.ran_with(to, &state) {
                         match s.wait(to, state) {
                             None => return false,
                             Some(true) => back_to = Some(back_to.map_or(to, |b: usize| b.min(to))),

@@ -146,12 +146,12 @@ pub(super) fn plain_effect(
 }
 
 /// `bits << n`, 0 when `n` is 128 or more.
-fn shl(bits: u128, n: u64) -> u128 {
+pub(super) fn shl(bits: u128, n: u64) -> u128 {
     u32::try_from(n).ok().and_then(|n| bits.checked_shl(n)).unwrap_or(0)
 }
 
 /// `bits >> n`, 0 when `n` is 128 or more.
-fn shr(bits: u128, n: u64) -> u128 {
+pub(super) fn shr(bits: u128, n: u64) -> u128 {
     u32::try_from(n).ok().and_then(|n| bits.checked_shr(n)).unwrap_or(0)
 }
 

@@ -31,7 +31,7 @@ use crate::module::Module;
 
 use super::function::{Bounds, Scratch, check_operands};
 use super::stack::{
-    BlockStacks, Ctx, Edge, Plain, PlainClass, State, Tag, growth, plain_class, shl, shr, step,
+    BlockStacks, Ctx, Edge, Plain, PlainClass, State, Tag, growth, moves_tags, plain_class, shl, shr, step,
 };
 
 /// No state (the end of a list in [`LinearScratch::waiting`]).
@@ -102,17 +102,21 @@ impl LinearScratch {
 
     /// The `ran_at` bits of the blocks and tags of `state` (the depth left out), adding them to
     /// `contexts` if new.
-    #[inline]
+    #[inline(always)]
     fn context_bits(&mut self, state: &State) -> Ran {
+        match self.untagged.get(state.blocks) {
+            Some(&c) if state.tags == 0 && c != u32::MAX => (u64::from(c) + 1) << 32,
+            _ => self.new_context(state),
+        }
+    }
+
+    #[inline(never)]
+    fn new_context(&mut self, state: &State) -> Ran {
         if state.tags == 0 {
             if self.untagged.len() <= state.blocks {
                 self.untagged.resize(state.blocks + 1, u32::MAX);
             }
-            if self.untagged[state.blocks] == u32::MAX {
-                self.untagged[state.blocks] = self.contexts.len() as u32;
-                self.contexts.push((state.blocks, 0));
-            }
-            return (u64::from(self.untagged[state.blocks]) + 1) << 32;
+            self.untagged[state.blocks] = self.contexts.len() as u32;
         }
         self.contexts.push((state.blocks, state.tags));
         (self.contexts.len() as u64) << 32
@@ -160,7 +164,7 @@ impl LinearScratch {
 struct Class {
     /// How the operand is read: `READ_*`.
     read: u8,
-    /// [`STEP`], [`RETURNS`], [`PUSHES_TAG`], [`UNLESS_BASE_EXCEPTION`], [`RULE`].
+    /// [`STEP`], [`RETURNS`], [`PUSHES_TAG`], [`UNLESS_BASE_EXCEPTION`], [`RULE`], [`MOVES_TAGS`].
     flags: u8,
     /// What the operand indexes: `INDEX_*`, an index into the limits in [`run_plain`].
     index: u8,
@@ -172,6 +176,8 @@ struct Class {
     pops: u8,
     pushes: u8,
     growth: u8,
+    /// (Eight bytes make an entry cheaper to find.)
+    _pad: u8,
 }
 
 /// Not read by [`run_plain`]: jumps and opcodes with an extra byte, read by [`read_other`] (which
@@ -195,6 +201,8 @@ const PUSHES_TAG: u8 = 1 << 2;
 const UNLESS_BASE_EXCEPTION: u8 = 1 << 3;
 /// The stack effect depends on the operand: [`StackEffect::resolve`] works it out.
 const RULE: u8 = 1 << 4;
+/// Plain in a state without tags, run by [`run_other`] in one with ([`moves_tags`]).
+const MOVES_TAGS: u8 = 1 << 5;
 
 const INDEX_NOTHING: u8 = 0;
 const INDEX_QSTR: u8 = 1;
@@ -202,7 +210,8 @@ const INDEX_CONST: u8 = 2;
 const INDEX_CHILD: u8 = 3;
 const INDEX_LOCAL: u8 = 4;
 
-const NOT_RUN: Class = Class { read: READ_NOT, flags: 0, index: 0, imm: 0, pops: 0, pushes: 0, growth: 0 };
+const NOT_RUN: Class =
+    Class { read: READ_NOT, flags: 0, index: 0, imm: 0, pops: 0, pushes: 0, growth: 0, _pad: 0 };
 
 static CLASSES: [Class; 256] = {
     let mut table = [NOT_RUN; 256];
@@ -234,6 +243,12 @@ const fn class(op: u8) -> Class {
     }
     if op == Opcode::RETURN_VALUE.0 {
         return Class { read: READ_NOTHING, flags: class.flags | RETURNS, ..class };
+    }
+    if moves_tags(op)
+        && matches!(info.format, Format::Byte)
+        && matches!(info.stack, StackEffect::Fixed { .. })
+    {
+        return Class { read: READ_NOTHING, flags: class.flags | MOVES_TAGS, ..class };
     }
     match plain_class(op) {
         PlainClass::Never if matches!(info.format, Format::Byte) => {
@@ -469,9 +484,9 @@ struct Effect {
 }
 
 /// Reads the instruction at `at`, for [`run_plain`], and checks it in a state of depth `stack`:
-/// its effect, or why the loop stops there.
+/// its effect, or why the loop stops there. `STOPS` are the flags it stops at.
 #[inline(always)]
-fn read_plain(fun: &Function<'_, '_>, at: usize, stack: u64) -> Result<Effect, PlainStop> {
+fn read_plain<const STOPS: u8>(fun: &Function<'_, '_>, at: usize, stack: u64) -> Result<Effect, PlainStop> {
     let code = fun.code;
     let Some(&opcode) = code.get(at) else { return Err(PlainStop::Left) };
     let class = &CLASSES[usize::from(opcode)];
@@ -490,7 +505,7 @@ fn read_plain(fun: &Function<'_, '_>, at: usize, stack: u64) -> Result<Effect, P
         _ => return Err(PlainStop::Other(opcode)),
     };
     // Not plain, or a return: [`run_straight`] runs it.
-    if class.flags & (STEP | RETURNS) != 0 {
+    if class.flags & STOPS != 0 {
         return Err(PlainStop::Other(opcode));
     }
     if arg >= fun.limits[usize::from(class.index & 7)]
@@ -531,7 +546,7 @@ fn run_plain(fun: &Function<'_, '_>, mut at: usize, state: State, s: &mut Linear
     let stop = 'run: loop {
         if tags == 0 {
             loop {
-                let e = match read_plain(fun, at, stack) {
+                let e = match read_plain::<{ STEP | RETURNS }>(fun, at, stack) {
                     Ok(e) => e,
                     Err(stop) => break 'run stop,
                 };
@@ -552,7 +567,7 @@ fn run_plain(fun: &Function<'_, '_>, mut at: usize, state: State, s: &mut Linear
         }
         contexts.push((blocks, tags));
         loop {
-            let e = match read_plain(fun, at, stack) {
+            let e = match read_plain::<{ STEP | RETURNS | MOVES_TAGS }>(fun, at, stack) {
                 Ok(e) => e,
                 Err(stop) => break 'run stop,
             };

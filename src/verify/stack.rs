@@ -336,21 +336,28 @@ static PLAIN_CLASS: [PlainClass; 256] = {
     table
 };
 
+/// The opcodes that are plain but for the tags they move or work out (`DUP_TOP`, `DUP_TOP_TWO`,
+/// `ROT_TWO`, `ROT_THREE`, the exception match): in a state without tags, [`step`] gives them
+/// their table's fixed effect, and the state stays without tags.
+pub(super) const fn moves_tags(op: u8) -> bool {
+    op == Opcode::DUP_TOP.0
+        || op == Opcode::DUP_TOP_TWO.0
+        || op == Opcode::ROT_TWO.0
+        || op == Opcode::ROT_THREE.0
+        || op == crate::bytecode::opcode::BINARY_OP_MULTI + EXCEPTION_MATCH
+}
+
 pub(super) const fn plain_class(op: u8) -> PlainClass {
     let info = crate::bytecode::opcode::info_for(op);
     if !matches!(info.flow, Flow::Next) {
         return PlainClass::Never;
     }
     match op {
-        _ if op == Opcode::DUP_TOP.0
-            || op == Opcode::DUP_TOP_TWO.0
-            || op == Opcode::ROT_TWO.0
-            || op == Opcode::ROT_THREE.0
+        _ if moves_tags(op)
             || op == Opcode::LOAD_CONST_NONE.0
             || op == Opcode::LOAD_CONST_FALSE.0
             || op == Opcode::LOAD_CONST_TRUE.0
-            || op == Opcode::WITH_CLEANUP.0
-            || op == crate::bytecode::opcode::BINARY_OP_MULTI + EXCEPTION_MATCH =>
+            || op == Opcode::WITH_CLEANUP.0 =>
         {
             PlainClass::Never
         }

@@ -37,14 +37,21 @@ use super::stack::{
 /// No state (the end of a list in [`LinearScratch::waiting`]).
 const NIL: usize = usize::MAX;
 
-/// How the instruction at a code offset first ran, one word per offset ([`LinearScratch::ran_at`]):
-/// - [`NOT_READ`]: not an instruction start read so far;
-/// - with one state: `(c + 1) << 32 | depth`, where `c` indexes [`LinearScratch::contexts`], the
-///   state's blocks and tags (straight-line code shares one context until its tags change);
+/// How the instruction at a code offset first ran, one word per offset ([`LinearScratch::ran_at`]).
+/// The top 16 bits are the generation of the function it was read in
+/// ([`LinearScratch::generation`]); a word of an earlier one (or 0) means not an instruction start
+/// read so far, so the words need no clearing between functions. Below them:
+/// - with one state: `(c + 1) << CONTEXT_SHIFT | depth`, where `c` indexes
+///   [`LinearScratch::contexts`], the state's blocks and tags (straight-line code shares one
+///   context until its tags change);
 /// - with none or several: [`SEVERAL`] `| first << 8 | count`, the states `ran[first..][..count]`.
 type Ran = u64;
-const NOT_READ: Ran = 0;
-const SEVERAL: Ran = 1 << 63;
+const GENERATION_SHIFT: u32 = 48;
+const SEVERAL: Ran = 1 << 47;
+const CONTEXT_SHIFT: u32 = 20;
+/// The depths a word holds; the pass gives up on functions whose room is larger.
+const DEPTH_MASK: Ran = (1 << CONTEXT_SHIFT) - 1;
+const CONTEXT_MASK: Ran = (1 << (47 - CONTEXT_SHIFT)) - 1;
 
 /// A state brought to an instruction by a jump.
 #[derive(Clone, Copy)]
@@ -70,6 +77,8 @@ pub(super) struct LinearScratch {
     not_run: usize,
     /// Per code offset, how the instruction there first ran (see [`Ran`]).
     ran_at: Vec<Ran>,
+    /// The generation of the function being read, in the top bits of a [`Ran`] (never 0).
+    generation: Ran,
     /// The blocks and tags of the states recorded in `ran_at`.
     contexts: Vec<(usize, u128)>,
     /// Per block-stack id, the index in `contexts` of (that stack, no tags), or `u32::MAX`.
@@ -89,15 +98,23 @@ impl LinearScratch {
     /// Whether the instruction at `at` (an instruction start) first ran with `state`.
     fn ran_with(&self, at: usize, state: &State) -> bool {
         let ran = self.ran_at[at];
+        if !self.was_read(at) {
+            return false;
+        }
         if ran & SEVERAL != 0 {
-            let (first, count) = ((ran & !SEVERAL) >> 8, ran & 0xff);
+            let (first, count) = ((ran & CONTEXT_MASK << CONTEXT_SHIFT) >> 8, ran & 0xff);
             return self.ran[first as usize..][..count as usize].contains(state);
         }
-        let Some(&(blocks, tags)) = (ran >> 32).checked_sub(1).and_then(|c| self.contexts.get(c as usize))
-        else {
+        let c = (ran >> CONTEXT_SHIFT) & CONTEXT_MASK;
+        let Some(&(blocks, tags)) = c.checked_sub(1).and_then(|c| self.contexts.get(c as usize)) else {
             return false;
         };
-        *state == State { stack: ran & 0xffff_ffff, blocks, tags }
+        *state == State { stack: ran & DEPTH_MASK, blocks, tags }
+    }
+
+    /// Whether the instruction start at `at` has been read.
+    fn was_read(&self, at: usize) -> bool {
+        self.ran_at[at] >> GENERATION_SHIFT == self.generation >> GENERATION_SHIFT
     }
 
     /// The `ran_at` bits of the blocks and tags of `state` (the depth left out), adding them to
@@ -105,7 +122,9 @@ impl LinearScratch {
     #[inline(always)]
     fn context_bits(&mut self, state: &State) -> Ran {
         match self.untagged.get(state.blocks) {
-            Some(&c) if state.tags == 0 && c != u32::MAX => (u64::from(c) + 1) << 32,
+            Some(&c) if state.tags == 0 && c != u32::MAX => {
+                self.generation | (u64::from(c) + 1) << CONTEXT_SHIFT
+            }
             _ => self.new_context(state),
         }
     }
@@ -119,7 +138,7 @@ impl LinearScratch {
             self.untagged[state.blocks] = self.contexts.len() as u32;
         }
         self.contexts.push((state.blocks, state.tags));
-        (self.contexts.len() as u64) << 32
+        self.generation | (self.contexts.len() as u64) << CONTEXT_SHIFT
     }
 
     /// Records that the instruction at `at` first ran with `state` alone.
@@ -129,7 +148,7 @@ impl LinearScratch {
 
     /// Records that the instruction at `at` first ran with `states` (none or several).
     fn ran_several(&mut self, at: usize, states: &[State]) {
-        self.ran_at[at] = SEVERAL | (self.ran.len() as u64) << 8 | states.len() as u64;
+        self.ran_at[at] = self.generation | SEVERAL | (self.ran.len() as u64) << 8 | states.len() as u64;
         self.ran.extend_from_slice(states);
     }
 
@@ -540,7 +559,8 @@ fn read_plain<const STOPS: u8>(fun: &Function<'_, '_>, at: usize, stack: u64) ->
 fn run_plain(fun: &Function<'_, '_>, mut at: usize, state: State, s: &mut LinearScratch) -> PlainRun {
     let State { mut stack, blocks, mut tags } = state;
     let untagged = s.context_bits(&State { tags: 0, ..state });
-    let LinearScratch { head, ran_at, contexts, .. } = s;
+    let LinearScratch { head, ran_at, contexts, generation, .. } = s;
+    let generation = *generation;
     let (head, ran_at) = (&head[..fun.code.len()], &mut ran_at[..fun.code.len()]);
     let mut last = NIL;
     let stop = 'run: loop {
@@ -571,7 +591,7 @@ fn run_plain(fun: &Function<'_, '_>, mut at: usize, state: State, s: &mut Linear
                 Ok(e) => e,
                 Err(stop) => break 'run stop,
             };
-            ran_at[at] = (contexts.len() as u64) << 32 | stack;
+            ran_at[at] = generation | (contexts.len() as u64) << CONTEXT_SHIFT | stack;
             last = at;
             stack = stack - e.pops + e.pushes;
             at = e.next;
@@ -701,18 +721,28 @@ pub(super) fn proves_clean(
     scratch: &mut Scratch,
 ) -> bool {
     let code_len = view.code().len();
-    // (The cap also keeps the fields of `ran_at` within their bits: at most `MAX_STATES` states per
-    // byte, and depths, which are at most the room, within 32 bits.)
-    const _: () = assert!(MAX_ONE_PASS_CODE < (u32::MAX as usize) / (2 * MAX_STATES) && MAX_STATES < 256);
-    if code_len > MAX_ONE_PASS_CODE || ctx.room > u64::from(u32::MAX) {
+    // (The cap also keeps the fields of `ran_at` within their bits: the states recorded, at most
+    // `MAX_STATES` per code byte, and the contexts, a few per code byte, within 39 and 27
+    // bits; depths, at most the room, within `DEPTH_MASK`.)
+    const _: () = assert!(
+        MAX_ONE_PASS_CODE * MAX_STATES < 1 << 39
+            && 4 * MAX_ONE_PASS_CODE < CONTEXT_MASK as usize
+            && MAX_STATES < 256
+    );
+    if code_len > MAX_ONE_PASS_CODE || ctx.room > DEPTH_MASK {
         return false;
     }
     let s = &mut scratch.linear;
     if s.head.len() < code_len {
         s.head.resize(code_len, NIL);
-        s.ran_at.resize(code_len, NOT_READ);
+        s.ran_at.resize(code_len, 0);
     }
-    s.ran_at[..code_len].fill(NOT_READ);
+    // A new generation: every word of `ran_at` reads as not read.
+    s.generation = s.generation.wrapping_add(1 << GENERATION_SHIFT);
+    if s.generation == 0 {
+        s.ran_at.fill(0);
+        s.generation = 1 << GENERATION_SHIFT;
+    }
     s.contexts.clear();
     s.untagged.clear();
     s.targets.clear();
@@ -867,7 +897,7 @@ fn run(
                 } else {
                     // Backwards, to an instruction start already read: unless it ran with this
                     // state, the pass goes back there.
-                    if s.ran_at[to] == NOT_READ {
+                    if !s.was_read(to) {
                         return false;
                     }
                     if !s.ran_with(to, &state) {
@@ -902,7 +932,7 @@ fn run(
         Some(op) if !falls_off(op) => {}
         _ => return false,
     }
-    s.targets.iter().all(|&t| s.ran_at[t] != NOT_READ)
+    s.targets.iter().all(|&t| s.was_read(t))
 }
 
 #[cfg(test)]
@@ -975,6 +1005,37 @@ mod tests {
             findings.iter().map(|f| f.check).collect::<Vec<_>>(),
             [super::super::Check::StackOverflow]
         );
+    }
+
+    /// The words of `ran_at` are not cleared between functions: a new generation makes them read as
+    /// not read. When the generation wraps around, they are cleared, so an instruction start of a
+    /// function read 65,536 functions before does not count as one.
+    #[test]
+    fn a_new_generation_forgets_the_instruction_starts_of_earlier_functions() {
+        let module = Module::decode(include_bytes!("../../corpus/doc/hello.mpy")).unwrap();
+        let path = Path(vec![Segment::Field("raw_code")]);
+        let mut scratch = Scratch::default();
+        scratch.start_module(&module);
+        let mut prove = |fun_data: &[u8], scratch: &mut Scratch| {
+            let view = BytecodeView::decode(fun_data).unwrap();
+            let ctx = Ctx::new(&path, &view);
+            let bounds = Bounds::new(&module, &module.raw_code, &view);
+            proves_clean(&module, &ctx, &bounds, &view, scratch)
+        };
+        // n_state 4, no handlers, name qstr 1; `LOAD_CONST_NONE; LOAD_CONST_NONE; POP_TOP;
+        // RETURN_VALUE`: instruction starts 0 to 3.
+        let starts = [0x18, 0x02, 0x01, 0x51, 0x51, 0x59, 0x63];
+        // `0: JUMP 3; 2: LOAD_CONST_SMALL_INT 128 (two bytes); 5: RETURN_VALUE`: the jump lands
+        // inside an instruction.
+        let into_the_middle = [0x18, 0x02, 0x01, 0x42, 0x41, 0x22, 0x81, 0x00, 0x63];
+        // The first function is read in generation 1; so is the second, after the wrap.
+        assert!(prove(&starts, &mut scratch));
+        scratch.linear.generation = u64::MAX << GENERATION_SHIFT;
+        assert!(!prove(&into_the_middle, &mut scratch));
+        assert_eq!(scratch.linear.generation, 1 << GENERATION_SHIFT);
+        // Without a wrap, a new generation.
+        assert!(prove(&starts, &mut scratch));
+        assert!(!prove(&into_the_middle, &mut scratch));
     }
 
     /// A function with more code than [`MAX_ONE_PASS_CODE`] goes to the exhaustive passes alone,

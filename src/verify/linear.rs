@@ -1016,7 +1016,7 @@ mod tests {
         let path = Path(vec![Segment::Field("raw_code")]);
         let mut scratch = Scratch::default();
         scratch.start_module(&module);
-        let mut prove = |fun_data: &[u8], scratch: &mut Scratch| {
+        let prove = |fun_data: &[u8], scratch: &mut Scratch| {
             let view = BytecodeView::decode(fun_data).unwrap();
             let ctx = Ctx::new(&path, &view);
             let bounds = Bounds::new(&module, &module.raw_code, &view);

@@ -410,10 +410,22 @@ fn run_straight(
 /// none or the same, marks them run and returns it, for [`run_straight`] to go on with, as the
 /// general path would. Otherwise `None`: the general path merges them.
 fn take_waiting(s: &mut LinearScratch, at: usize, state: Option<State>) -> Option<State> {
+    take_waiting_in(&s.head, &mut s.waiting, &mut s.not_run, at, state)
+}
+
+/// [`take_waiting`] on the fields of [`LinearScratch`] it uses.
+#[inline(never)]
+fn take_waiting_in(
+    head: &[usize],
+    waiting: &mut [Waiting],
+    not_run: &mut usize,
+    at: usize,
+    state: Option<State>,
+) -> Option<State> {
     let mut one = state;
-    let mut p = s.head[at];
+    let mut p = head[at];
     while p != NIL {
-        let w = &s.waiting[p];
+        let w = &waiting[p];
         match one {
             _ if w.ran => return None,
             Some(o) if o != w.state => return None,
@@ -421,11 +433,11 @@ fn take_waiting(s: &mut LinearScratch, at: usize, state: Option<State>) -> Optio
         }
         p = w.before;
     }
-    let mut p = s.head[at];
+    let mut p = head[at];
     while p != NIL {
-        s.waiting[p].ran = true;
-        s.not_run -= 1;
-        p = s.waiting[p].before;
+        waiting[p].ran = true;
+        *not_run -= 1;
+        p = waiting[p].before;
     }
     one
 }
@@ -559,7 +571,7 @@ fn read_plain<const STOPS: u8>(fun: &Function<'_, '_>, at: usize, stack: u64) ->
 fn run_plain(fun: &Function<'_, '_>, mut at: usize, state: State, s: &mut LinearScratch) -> PlainRun {
     let State { mut stack, blocks, mut tags } = state;
     let untagged = s.context_bits(&State { tags: 0, ..state });
-    let LinearScratch { head, ran_at, contexts, generation, .. } = s;
+    let LinearScratch { head, ran_at, contexts, generation, waiting, not_run, .. } = s;
     let generation = *generation;
     let (head, ran_at) = (&head[..fun.code.len()], &mut ran_at[..fun.code.len()]);
     let mut last = NIL;
@@ -577,7 +589,14 @@ fn run_plain(fun: &Function<'_, '_>, mut at: usize, state: State, s: &mut Linear
                 at = e.next;
                 if head[at] != NIL {
                     tags = if e.pushes_tag { u128::from(e.arg) } else { 0 };
-                    break 'run PlainStop::Join;
+                    let state = State { stack, blocks, tags };
+                    if take_waiting_in(head, waiting, not_run, at, Some(state)).is_none() {
+                        break 'run PlainStop::Join;
+                    }
+                    if tags == 0 {
+                        continue;
+                    }
+                    break;
                 }
                 if e.pushes_tag {
                     tags = u128::from(e.arg);
@@ -600,7 +619,9 @@ fn run_plain(fun: &Function<'_, '_>, mut at: usize, state: State, s: &mut Linear
             if e.pushes_tag {
                 tags |= u128::from(e.arg);
             }
-            if head[at] != NIL {
+            if head[at] != NIL
+                && take_waiting_in(head, waiting, not_run, at, Some(State { stack, blocks, tags })).is_none()
+            {
                 break 'run PlainStop::Join;
             }
             if tags == 0 {

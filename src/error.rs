@@ -21,6 +21,13 @@ pub enum Segment {
 }
 
 impl Path {
+    /// The path of `segment` alone, with room to go a few levels down without reallocating (for
+    /// the walks over a module's raw codes, which push and pop as they go).
+    pub fn starting_at(segment: Segment) -> Path {
+        let mut path = Path(Vec::with_capacity(16));
+        path.push(segment);
+        path
+    }
     pub fn push(&mut self, segment: Segment) {
         self.0.push(segment);
     }

@@ -46,7 +46,9 @@ pub(super) fn check(module: &Module<'_>, f: &mut Findings) {
         f.add(&top, None, Check::Header, "feature-byte bit 7 is reserved and must be 0".into());
     }
     let mut has_native = false;
-    module.raw_code.walk(&mut Path::default(), &mut |_, rc| has_native |= rc.kind != Kind::Bytecode);
+    module
+        .raw_code
+        .walk(&mut Path(Vec::with_capacity(16)), &mut |_, rc| has_native |= rc.kind != Kind::Bytecode);
     if has_native && !h.is_native() {
         f.add(&top, None, Check::Header, "native code in a file whose header says bytecode only".into());
     }
@@ -65,21 +67,21 @@ pub(super) fn check(module: &Module<'_>, f: &mut Findings) {
         }
     }
 
-    let mut path = Path(vec![Segment::Field("objects")]);
+    let mut path = Path::starting_at(Segment::Field("objects"));
     for (k, obj) in module.objects.iter().enumerate() {
         path.push(Segment::Index(k));
         check_object(obj, &mut path, f);
         path.pop();
     }
 
-    let mut path = Path(vec![Segment::Field("raw_code")]);
+    let mut path = Path::starting_at(Segment::Field("raw_code"));
     module.raw_code.walk(&mut path, &mut |path, rc| check_native(module, path, rc, f));
 }
 
 fn check_object(obj: &Object<'_>, path: &mut Path, f: &mut Findings) {
     let text = |t: &[u8]| String::from_utf8_lossy(t).into_owned();
     match obj {
-        Object::Int(t) if obj.int_value().is_none() => {
+        Object::Int(t) if !is_decimal_integer(t) => {
             f.add(path, None, Check::NumberText, format!("int text {:?} is not a decimal integer", text(t)))
         }
         Object::Float(t) if obj.float_value().is_none() => {
@@ -100,6 +102,14 @@ fn check_object(obj: &Object<'_>, path: &mut Path, f: &mut Findings) {
         }
         _ => {}
     }
+}
+
+/// Whether `text` is a decimal integer as [`Object::int_value`] reads it. Plain digits with an
+/// optional minus sign, the compiler's form, are answered without building the number.
+fn is_decimal_integer(text: &[u8]) -> bool {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    (!digits.is_empty() && digits.iter().all(u8::is_ascii_digit))
+        || Object::Int(std::borrow::Cow::Borrowed(text)).int_value().is_some()
 }
 
 fn check_native(module: &Module<'_>, path: &Path, rc: &RawCode<'_>, f: &mut Findings) {
@@ -173,6 +183,36 @@ fn check_native(module: &Module<'_>, path: &Path, rc: &RawCode<'_>, f: &mut Find
                 Check::Relocation,
                 "adds the rodata base, but the record has no rodata".into(),
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shortcut for plain digits answers as the full parse does, on both sides of it.
+    #[test]
+    fn decimal_integers_are_what_int_value_reads() {
+        for text in [
+            "0",
+            "-0",
+            "007",
+            "-12",
+            "123456789012345678901234567890",
+            "",
+            "-",
+            "+5",
+            "1_000",
+            "_1",
+            "12a",
+            " 1",
+            "--1",
+            "1-",
+            "٣",
+        ] {
+            let parsed = Object::Int(std::borrow::Cow::Borrowed(text.as_bytes())).int_value().is_some();
+            assert_eq!(is_decimal_integer(text.as_bytes()), parsed, "{text:?}");
         }
     }
 }

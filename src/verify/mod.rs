@@ -161,7 +161,7 @@ impl Verifier {
         container::check(module, &mut findings);
         let scratch = &mut self.scratch;
         scratch.start_module(module);
-        let mut path = Path(vec![Segment::Field("raw_code")]);
+        let mut path = Path::starting_at(Segment::Field("raw_code"));
         module
             .raw_code
             .walk(&mut path, &mut |path, rc| function::check(module, path, rc, scratch, &mut findings));

@@ -713,6 +713,78 @@ fn run_other(
     }
 }
 
+/// Reads instructions from `at` that no state has reached so far (the body of a `while` loop,
+/// whose states come from its condition, placed after it; or code nothing reaches), for [`run`]:
+/// the first-read checks and records of the general path with no state, until an instruction
+/// that jumps brought states to. Returns where it stopped and the last instruction read, or
+/// `None` when it read none (the general path then finds what is wrong with it).
+#[inline(never)]
+fn skim(fun: &Function<'_, '_>, mut at: usize, s: &mut LinearScratch) -> Option<(usize, usize)> {
+    let code_len = fun.code.len();
+    let mut read = None;
+    while let Some(op) = Op::decode_common(fun.code, at) {
+        let mut ok = true;
+        check_operands(&op, fun.bounds, |_, _| ok = false);
+        let target = op.jump_target().map(|t| usize::try_from(t).ok().filter(|&t| t < code_len));
+        if !ok || target == Some(None) {
+            break;
+        }
+        s.targets.extend(target.flatten());
+        s.ran_several(at, &[]);
+        read = Some(at);
+        at = op.next_offset();
+        if at >= code_len || s.head[at] != NIL {
+            break;
+        }
+    }
+    read.map(|read| (at, read))
+}
+
+/// What [`rescan_plain`] did.
+enum Rescan {
+    /// Ran plain instructions; the general path goes on at this offset, with this state.
+    Ran(usize, State),
+    /// Nothing: the general path runs the instruction.
+    Nothing,
+    /// Went over the rescan budget.
+    GiveUp,
+}
+
+/// Runs, for [`run`], the plain instructions from `at` (read before) again in `state`, the one
+/// state the pass went back with, as the general path would, until an instruction that is not
+/// plain, one that jumps brought states to or that already ran with the state, or `frontier`.
+#[inline(never)]
+fn rescan_plain(
+    fun: &Function<'_, '_>,
+    start: usize,
+    state: State,
+    frontier: usize,
+    budget: &mut usize,
+    s: &LinearScratch,
+) -> Rescan {
+    let State { mut stack, blocks, mut tags } = state;
+    let mut at = start;
+    while at < frontier
+        && (at == start || (s.head[at] == NIL && !s.ran_with(at, &State { stack, blocks, tags })))
+    {
+        let read = if tags == 0 {
+            read_plain::<{ STEP | RETURNS }>(fun, at, stack)
+        } else {
+            read_plain::<{ STEP | RETURNS | MOVES_TAGS }>(fun, at, stack)
+        };
+        let Ok(e) = read else { break };
+        let Some(left) = budget.checked_sub(e.next - at) else { return Rescan::GiveUp };
+        *budget = left;
+        stack = stack - e.pops + e.pushes;
+        tags = shl(shr(tags, e.pops.saturating_mul(4)), e.pushes.saturating_mul(4));
+        if e.pushes_tag {
+            tags |= u128::from(e.arg);
+        }
+        at = e.next;
+    }
+    if at == start { Rescan::Nothing } else { Rescan::Ran(at, State { stack, blocks, tags }) }
+}
+
 /// Where `edge` of `op` leads, if inside the code (`None`: a finding, for the exhaustive passes).
 #[inline]
 fn edge_target(edge: &Edge, op: &Op, code_len: usize) -> Option<usize> {
@@ -848,6 +920,24 @@ fn run(
                 frontier = stop.at;
                 at = stop.at;
                 continue;
+            }
+        }
+
+        if first
+            && s.now.is_empty()
+            && let Some((next, read)) = skim(&fun, at, s)
+        {
+            (last, frontier, at) = (Some(read), next, next);
+            continue;
+        }
+        if !first && s.now.len() == 1 {
+            match rescan_plain(&fun, at, s.now[0], frontier, &mut rescan_budget, s) {
+                Rescan::Ran(next, state) => {
+                    (at, s.now[0]) = (next, state);
+                    continue;
+                }
+                Rescan::GiveUp => return false,
+                Rescan::Nothing => {}
             }
         }
 

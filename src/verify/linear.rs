@@ -12,11 +12,19 @@
 //! the code from there again, with only the new states, up to where it had got. So it follows
 //! every state the exhaustive worklist would, and makes the same checks on each.
 //!
-//! Most instructions are plain ones with a short operand, run in one tight loop ([`run_plain`])
-//! that looks each opcode up in a packed table ([`CLASSES`]) while the state is a single one; the
-//! others go through [`step`] itself ([`run_other`]), and the general path (several states at an
-//! instruction, going back) runs one instruction at a time.
-//!
+//! The work, from the most common case down:
+//! - Plain instructions with a short operand, most of them, run in a tight loop ([`run_plain`])
+//!   that looks each opcode up in a table ([`CLASSES`], [`read_plain`]) while there is one state.
+//!   It has one loop for states without tags, where the state is just the depth, and one for
+//!   states with. What an instruction first ran with is one word per code offset (see [`Ran`]):
+//!   the depth and a context (blocks and tags) that stays the same while there are no tags.
+//! - Returns and the common jumps are run by [`run_straight`] itself ([`run_jump`]); a join where
+//!   every state is the same one is taken in the loop ([`take_waiting`]); the other instructions
+//!   go through [`step`] ([`run_other`]).
+//! - Code no state has reached yet is read in one loop ([`skim`]), and going back with one state
+//!   runs the plain instructions in one loop ([`rescan_plain`]).
+//! - The general path (several states at an instruction) runs one instruction at a time.
+
 //! When a check fails, or the function is irregular in a way this pass does not follow (an operand
 //! longer than two bytes, more than [`MAX_STATES`] states at one instruction, more than
 //! [`MAX_VERIFY_RESCANS`] passes' worth of going back, more than [`MAX_ONE_PASS_CODE`] bytes of
@@ -177,7 +185,7 @@ impl LinearScratch {
     }
 }
 
-/// What [`run_plain`] needs of an opcode byte, worked out once from its table entry ([`CLASSES`]),
+/// What [`read_plain`] needs of an opcode byte, worked out once from its table entry ([`CLASSES`]),
 /// in byte fields the loop reads directly.
 #[derive(Clone, Copy)]
 struct Class {
@@ -185,7 +193,7 @@ struct Class {
     read: u8,
     /// [`STEP`], [`RETURNS`], [`PUSHES_TAG`], [`UNLESS_BASE_EXCEPTION`], [`RULE`], [`MOVES_TAGS`].
     flags: u8,
-    /// What the operand indexes: `INDEX_*`, an index into the limits in [`run_plain`].
+    /// What the operand indexes: `INDEX_*`, an index into [`Function::limits`].
     index: u8,
     /// The operand value of an opcode without one (`LOAD_FAST_MULTI`'s local, the tag a
     /// `LOAD_CONST_NONE` pushes).
@@ -199,7 +207,7 @@ struct Class {
     _pad: u8,
 }
 
-/// Not read by [`run_plain`]: jumps and opcodes with an extra byte, read by [`read_other`] (which
+/// Not read by [`read_plain`]: jumps and opcodes with an extra byte, read by [`read_other`] (which
 /// rejects unassigned bytes) and run by [`run_other`].
 const READ_NOT: u8 = 0;
 /// No operand; the operand value is `imm`.

@@ -24,7 +24,7 @@
 //! - Code no state has reached yet is read in one loop ([`skim`]), and going back with one state
 //!   runs the plain instructions in one loop ([`rescan_plain`]).
 //! - The general path (several states at an instruction) runs one instruction at a time.
-
+//!
 //! When a check fails, or the function is irregular in a way this pass does not follow (an operand
 //! longer than two bytes, more than [`MAX_STATES`] states at one instruction, more than
 //! [`MAX_VERIFY_RESCANS`] passes' worth of going back, more than [`MAX_ONE_PASS_CODE`] bytes of

@@ -1,5 +1,7 @@
 //! Function-level tests as data: `fun_data` bytes → model, re-encoding, relayout, edits, errors.
 
+use std::borrow::Cow;
+
 use super::*;
 use crate::flags::ScopeFlags;
 
@@ -24,7 +26,7 @@ fn describe(ins: &Instruction) -> (usize, String, String) {
         (Some(x), false) => format!("{operand} x{x}"),
         (None, _) => operand,
     };
-    (ins.offset, ins.opcode.upstream_name(), operand)
+    (ins.offset, ins.opcode.upstream_name().to_string(), operand)
 }
 
 struct Case {
@@ -517,16 +519,16 @@ fn native_preludes_of_the_cases() {
 struct Names;
 
 impl disasm::Resolver for Names {
-    fn qstr(&self, index: u64) -> Option<String> {
+    fn qstr(&self, index: u64) -> Option<Cow<'_, str>> {
         ["ex.py", "<module>", "C", "f", "x y", "*", "x", "i", "a\n"]
             .get(index as usize)
-            .map(|s| s.to_string())
+            .map(|&s| Cow::Borrowed(s))
     }
-    fn constant(&self, index: u64) -> Option<String> {
-        (index == 1).then(|| "1000000000000000000000".to_string())
+    fn constant(&self, index: u64) -> Option<Cow<'_, str>> {
+        (index == 1).then_some(Cow::Borrowed("1000000000000000000000"))
     }
-    fn child(&self, index: u64) -> Option<String> {
-        (index == 0).then(|| "g".to_string())
+    fn child(&self, index: u64) -> Option<Cow<'_, str>> {
+        (index == 0).then_some(Cow::Borrowed("g"))
     }
 }
 
@@ -555,7 +557,7 @@ fn disassembly_lines() {
         ]
     );
     assert_eq!(listing.instructions[13].operand, disasm::ListedOperand::Jump { relative: 13, target: 36 });
-    assert_eq!(listing.instructions[13].bytes, [0x42, 0x4d]);
+    assert_eq!(*listing.instructions[13].bytes, [0x42, 0x4d]);
     assert_eq!(listing.code_start, 9);
     let text = listing.to_string();
     assert!(

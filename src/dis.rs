@@ -89,8 +89,8 @@ pub struct ModuleListing {
 struct Prepared<'m, 'a> {
     module: &'m Module<'a>,
     all: Vec<(Path, &'m RawCode<'a>)>,
-    /// For bytecode, the decoded function or the error.
-    decoded: Vec<Option<Result<BytecodeFunction, String>>>,
+    /// For bytecode, the decoded function and where its code starts, or the error.
+    decoded: Vec<Option<Result<(BytecodeFunction, usize), String>>>,
     names: Vec<Option<String>>,
     /// The position in `all` of each raw code.
     index: HashMap<*const RawCode<'a>, usize>,
@@ -108,8 +108,9 @@ impl<'m, 'a> Prepared<'m, 'a> {
         let decoded: Vec<_> = all
             .iter()
             .map(|(_, rc)| {
-                matches!(rc.kind, Kind::Bytecode)
-                    .then(|| BytecodeFunction::decode(&rc.fun_data).map_err(|e| e.to_string()))
+                matches!(rc.kind, Kind::Bytecode).then(|| {
+                    BytecodeFunction::decode_with_code_start(&rc.fun_data).map_err(|e| e.to_string())
+                })
             })
             .collect();
         let index = all.iter().enumerate().map(|(k, (_, rc))| (*rc as *const RawCode<'a>, k)).collect();
@@ -128,7 +129,8 @@ impl<'m, 'a> Prepared<'m, 'a> {
             |error: String| Part::Other(Body::Undecodable { error, fun_data: rc.fun_data.to_vec() });
         match &rc.kind {
             Kind::Bytecode => match &self.decoded[k] {
-                Some(Ok(f)) => Lister::new(f).map_or_else(|e| undecodable(e.to_string()), Part::Bytecode),
+                Some(Ok((f, code_start))) => Lister::decoded(f, &rc.fun_data, *code_start)
+                    .map_or_else(|e| undecodable(e.to_string()), Part::Bytecode),
                 Some(Err(e)) => undecodable(e.clone()),
                 None => undecodable("not decoded".into()),
             },
@@ -185,10 +187,10 @@ impl Resolver for NamedResolver<'_, '_, '_> {
 fn name_of(
     module: &Module<'_>,
     rc: &RawCode<'_>,
-    decoded: Option<&Result<BytecodeFunction, String>>,
+    decoded: Option<&Result<(BytecodeFunction, usize), String>>,
 ) -> Option<String> {
     match (&rc.kind, decoded) {
-        (Kind::Bytecode, Some(Ok(f))) => Some(qstr(module, f.prelude.simple_name.value)?.into_owned()),
+        (Kind::Bytecode, Some(Ok((f, _)))) => Some(qstr(module, f.prelude.simple_name.value)?.into_owned()),
         (Kind::Bytecode, _) => None,
         _ => simple_name(module, rc),
     }

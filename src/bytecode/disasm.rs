@@ -26,7 +26,8 @@ use std::borrow::Cow;
 use std::fmt::{self, Write};
 
 use super::error::BytecodeEncodeError;
-use super::function::{BytecodeFunction, Encoded, Layout};
+use super::function::{BytecodeFunction, Layout};
+use super::line_table::LineTable;
 use super::operand::Operand;
 use super::prelude::{NativePrelude, Prelude, Signature};
 
@@ -283,12 +284,17 @@ impl fmt::Display for Listing {
     }
 }
 
-/// A function encoded for listing ([`Layout::Exact`], i.e. the decoded bytes for an unmodified
-/// function): its instructions listed one at a time with bytes and names borrowed, collected
-/// into a [`Listing`], or appended straight away as the listing's text.
+/// A function with its bytes as it lists them ([`Layout::Exact`], i.e. the decoded bytes for an
+/// unmodified function): its instructions listed one at a time with bytes and names borrowed,
+/// collected into a [`Listing`], or appended straight away as the listing's text.
 pub struct Lister<'f> {
     function: &'f BytecodeFunction,
-    enc: Encoded,
+    /// The `fun_data` bytes, the offset of the first opcode in them, each instruction's code
+    /// offset, the line table and its bytes.
+    bytes: Cow<'f, [u8]>,
+    code_start: usize,
+    offsets: Vec<usize>,
+    line_table: Cow<'f, LineTable>,
     line_info: Vec<u8>,
 }
 
@@ -297,7 +303,33 @@ impl<'f> Lister<'f> {
     pub fn new(function: &'f BytecodeFunction) -> Result<Self, BytecodeEncodeError> {
         let enc = function.encode_with(Layout::Exact)?;
         let line_info = enc.line_table.encode()?;
-        Ok(Lister { function, enc, line_info })
+        Ok(Lister {
+            function,
+            bytes: Cow::Owned(enc.bytes),
+            code_start: enc.code_start,
+            offsets: enc.offsets,
+            line_table: Cow::Owned(enc.line_table),
+            line_info,
+        })
+    }
+
+    /// `function` as decoded from `fun_data` ([`BytecodeFunction::decode`], the instructions
+    /// starting at `code_start`), without encoding it again: [`Layout::Exact`] gives back the
+    /// decoded bytes, with the instructions where they were decoded and the line table as it was
+    /// (which the `bytecode` fuzz target holds the codec to), so this lists as [`Lister::new`].
+    pub(crate) fn decoded(
+        function: &'f BytecodeFunction,
+        fun_data: &'f [u8],
+        code_start: usize,
+    ) -> Result<Self, BytecodeEncodeError> {
+        Ok(Lister {
+            function,
+            bytes: Cow::Borrowed(fun_data),
+            code_start,
+            offsets: function.instructions.iter().map(|ins| ins.offset).collect(),
+            line_table: Cow::Borrowed(&function.line_table),
+            line_info: function.line_table.encode()?,
+        })
     }
 
     /// The instructions, with names resolved through `resolver`.
@@ -305,16 +337,16 @@ impl<'f> Lister<'f> {
         &'s self,
         resolver: &'s dyn Resolver,
     ) -> impl Iterator<Item = ListedInstruction<'s>> + 's {
-        let (function, enc) = (self.function, &self.enc);
-        let code = &enc.bytes[enc.code_start..];
+        let (function, offsets) = (self.function, &self.offsets);
+        let code = &self.bytes[self.code_start..];
         // The line of each instruction, found by walking the line table once: offsets only
         // increase, so the entries consumed for one instruction are consumed for the next too
         // (what `LineTable::line_at` does from the start for every offset).
-        let entries = &enc.line_table.entries;
+        let entries = &self.line_table.entries;
         let (mut entry, mut skipped, mut line, mut last_line) = (0usize, 0u64, 1u64, None);
         function.instructions.iter().enumerate().map(move |(k, ins)| {
-            let offset = enc.offsets[k];
-            let end = enc.offsets.get(k + 1).copied().unwrap_or(code.len());
+            let offset = offsets[k];
+            let end = offsets.get(k + 1).copied().unwrap_or(code.len());
             let info = ins.info();
             let operand = match ins.operand {
                 Operand::None => ListedOperand::None,
@@ -329,7 +361,7 @@ impl<'f> Lister<'f> {
                 Operand::Uint(a) => ListedOperand::Uint(a.value),
                 Operand::SmallInt(a) => ListedOperand::SmallInt(a.value),
                 Operand::Jump(j) => {
-                    let target = enc_target(&enc.offsets, function, j.target);
+                    let target = enc_target(offsets, function, j.target);
                     let width = j.width.byte_len();
                     ListedOperand::Jump { relative: target - (offset + 1 + width) as i64, target }
                 }
@@ -342,7 +374,7 @@ impl<'f> Lister<'f> {
                 line += u64::from(e.lines);
                 entry += 1;
             }
-            debug_assert_eq!(line, enc.line_table.line_at(offset as u64));
+            debug_assert_eq!(line, self.line_table.line_at(offset as u64));
             let line_changed = last_line != Some(line);
             last_line = Some(line);
             ListedInstruction {
@@ -369,9 +401,9 @@ impl<'f> Lister<'f> {
             arg_names: p.arg_names.iter().map(|a| Name::qstr(a.value, resolver).into_owned()).collect(),
             cells: p.cells.clone(),
             line_info: self.line_info,
-            code_start: self.enc.code_start,
+            code_start: self.code_start,
             instructions,
-            fun_data: self.enc.bytes,
+            fun_data: self.bytes.into_owned(),
         }
     }
 

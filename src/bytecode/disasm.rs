@@ -451,23 +451,24 @@ fn push_hex(out: &mut String, bytes: &[u8]) {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// Appends `n` in decimal, right-aligned in `width` columns (`{n:>width}` without a formatter).
+/// Appends `n` in decimal, right-aligned in `width` columns (`{n:>width}` without a formatter):
+/// the field is made up on the stack and appended in one go.
 fn push_decimal(out: &mut String, n: u64, width: usize) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
+    const MAX: usize = 20; // u64::MAX has 20 digits
+    let mut field = [b' '; MAX];
+    let mut start = MAX;
     let mut rest = n;
     loop {
         start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
+        field[start] = b'0' + (rest % 10) as u8;
         rest /= 10;
         if rest == 0 {
             break;
         }
     }
-    push_spaces(out, width.saturating_sub(digits.len() - start));
-    for &d in &digits[start..] {
-        out.push(char::from(d));
-    }
+    push_spaces(out, width.saturating_sub(MAX));
+    let start = start.min(MAX.saturating_sub(width));
+    out.extend(field[start..].iter().map(|&b| char::from(b)));
 }
 
 fn push_signed(out: &mut String, n: i64) {
@@ -478,8 +479,12 @@ fn push_signed(out: &mut String, n: i64) {
 }
 
 fn push_spaces(out: &mut String, n: usize) {
-    for _ in 0..n {
-        out.push(' ');
+    const SPACES: &str = "            ";
+    let mut rest = n;
+    while rest > 0 {
+        let k = rest.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        rest -= k;
     }
 }
 
@@ -553,7 +558,15 @@ fn push_prelude_lines(
     simple_name.push_to(out);
     out.push('\n');
     out.push_str(indent);
-    let _ = writeln!(out, "  prelude: {:?}", sig.as_tuple());
+    out.push_str("  prelude: (");
+    let (a, b, c, d, e, f) = sig.as_tuple();
+    for (k, v) in [a, b, c, d, e, f].into_iter().enumerate() {
+        if k > 0 {
+            out.push_str(", ");
+        }
+        push_decimal(out, u64::from(v), 0);
+    }
+    out.push_str(")\n");
     out.push_str(indent);
     out.push_str("  args: ");
     for (k, a) in args.iter().enumerate() {

@@ -84,10 +84,12 @@ pub struct ModuleListing {
     pub functions: Vec<FunctionListing>,
 }
 
-/// A module ready to disassemble: its raw codes in tree order, each bytecode function decoded
-/// once, and each raw code's name (shown in its own heading and wherever its parent makes it).
+/// A module ready to disassemble: its qstrs as text, its raw codes in tree order, each bytecode
+/// function decoded once, and each raw code's name (shown in its own heading and wherever its
+/// parent makes it).
 struct Prepared<'m, 'a> {
     module: &'m Module<'a>,
+    qstrs: Vec<Cow<'m, str>>,
     all: Vec<(Path, &'m RawCode<'a>)>,
     /// For bytecode, the decoded function and where its code starts, or the error.
     decoded: Vec<Option<Result<(BytecodeFunction, usize), String>>>,
@@ -115,7 +117,14 @@ impl<'m, 'a> Prepared<'m, 'a> {
             .collect();
         let index = all.iter().enumerate().map(|(k, (_, rc))| (*rc as *const RawCode<'a>, k)).collect();
         let names = all.iter().zip(&decoded).map(|((_, rc), d)| name_of(module, rc, d.as_ref())).collect();
-        Prepared { module, all, decoded, names, index }
+        Prepared {
+            module,
+            qstrs: module.qstrs.iter().map(|q| q.lossy()).collect(),
+            all,
+            decoded,
+            names,
+            index,
+        }
     }
 
     /// Names operands of raw code `k`.
@@ -171,7 +180,7 @@ struct NamedResolver<'p, 'm, 'a> {
 
 impl Resolver for NamedResolver<'_, '_, '_> {
     fn qstr(&self, index: u64) -> Option<Cow<'_, str>> {
-        qstr(self.prepared.module, index)
+        Some(Cow::Borrowed(self.prepared.qstrs.get(usize::try_from(index).ok()?)?))
     }
     fn constant(&self, index: u64) -> Option<Cow<'_, str>> {
         constant(self.prepared.module, index)

@@ -5,9 +5,11 @@
 //! [`ModuleListing`] is the structured form; its `Display` is the text `mpy dis` prints, and
 //! [`to_json`] (feature `json`) is `mpy dis --json`.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt::{self, Write};
 
-use crate::bytecode::disasm::{self, Listing, Resolver};
+use crate::bytecode::disasm::{self, Lister, Listing, Resolver};
 use crate::bytecode::{BytecodeFunction, NativePrelude};
 use crate::error::Path;
 use crate::module::Module;
@@ -20,17 +22,24 @@ pub struct ModuleResolver<'m, 'a> {
 }
 
 impl Resolver for ModuleResolver<'_, '_> {
-    fn qstr(&self, index: u64) -> Option<String> {
-        let q = self.module.qstrs.get(usize::try_from(index).ok()?)?;
-        Some(q.lossy().into_owned())
+    fn qstr(&self, index: u64) -> Option<Cow<'_, str>> {
+        qstr(self.module, index)
     }
-    fn constant(&self, index: u64) -> Option<String> {
-        Some(self.module.objects.get(usize::try_from(index).ok()?)?.to_string())
+    fn constant(&self, index: u64) -> Option<Cow<'_, str>> {
+        constant(self.module, index)
     }
-    fn child(&self, index: u64) -> Option<String> {
+    fn child(&self, index: u64) -> Option<Cow<'_, str>> {
         let child = self.raw_code.children.get(usize::try_from(index).ok()?)?;
-        simple_name(self.module, child)
+        simple_name(self.module, child).map(Cow::Owned)
     }
+}
+
+fn qstr<'m>(module: &'m Module<'_>, index: u64) -> Option<Cow<'m, str>> {
+    Some(module.qstrs.get(usize::try_from(index).ok()?)?.lossy())
+}
+
+fn constant<'m>(module: &'m Module<'_>, index: u64) -> Option<Cow<'m, str>> {
+    Some(Cow::Owned(module.objects.get(usize::try_from(index).ok()?)?.to_string()))
 }
 
 /// The name a raw code gives itself: its prelude's simple name, or `None` for viper and asm code
@@ -43,7 +52,7 @@ pub fn simple_name(module: &Module<'_>, rc: &RawCode<'_>) -> Option<String> {
         }
         _ => return None,
     };
-    Some(module.qstrs.get(usize::try_from(index).ok()?)?.lossy().into_owned())
+    Some(qstr(module, index)?.into_owned())
 }
 
 /// What a raw code's listing holds.
@@ -75,23 +84,111 @@ pub struct ModuleListing {
     pub functions: Vec<FunctionListing>,
 }
 
-/// Resolves like [`ModuleResolver`], with every raw code's name computed once beforehand.
-struct NamedResolver<'m, 'a> {
+/// A module ready to disassemble: its qstrs as text, its raw codes in tree order, each bytecode
+/// function decoded once, and each raw code's name (shown in its own heading and wherever its
+/// parent makes it).
+struct Prepared<'m, 'a> {
     module: &'m Module<'a>,
-    /// The names of the raw code's children.
-    children: &'m [Option<String>],
+    qstrs: Vec<Cow<'m, str>>,
+    all: Vec<(Path, &'m RawCode<'a>)>,
+    /// For bytecode, the decoded function and where its code starts, or the error.
+    decoded: Vec<Option<Result<(BytecodeFunction, usize), String>>>,
+    names: Vec<Option<String>>,
+    /// The position in `all` of each raw code.
+    index: HashMap<*const RawCode<'a>, usize>,
 }
 
-impl Resolver for NamedResolver<'_, '_> {
-    fn qstr(&self, index: u64) -> Option<String> {
-        let q = self.module.qstrs.get(usize::try_from(index).ok()?)?;
-        Some(q.lossy().into_owned())
+/// A raw code's body, bytecode ready to list.
+enum Part<'p> {
+    Bytecode(Lister<'p>),
+    Other(Body),
+}
+
+impl<'m, 'a> Prepared<'m, 'a> {
+    fn new(module: &'m Module<'a>) -> Self {
+        let all = module.raw_codes();
+        let decoded: Vec<_> = all
+            .iter()
+            .map(|(_, rc)| {
+                matches!(rc.kind, Kind::Bytecode).then(|| {
+                    BytecodeFunction::decode_with_code_start(&rc.fun_data).map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        let index = all.iter().enumerate().map(|(k, (_, rc))| (*rc as *const RawCode<'a>, k)).collect();
+        let names = all.iter().zip(&decoded).map(|((_, rc), d)| name_of(module, rc, d.as_ref())).collect();
+        Prepared {
+            module,
+            qstrs: module.qstrs.iter().map(|q| q.lossy()).collect(),
+            all,
+            decoded,
+            names,
+            index,
+        }
     }
-    fn constant(&self, index: u64) -> Option<String> {
-        Some(self.module.objects.get(usize::try_from(index).ok()?)?.to_string())
+
+    /// Names operands of raw code `k`.
+    fn resolver(&self, k: usize) -> NamedResolver<'_, 'm, 'a> {
+        NamedResolver { prepared: self, raw_code: self.all[k].1 }
     }
-    fn child(&self, index: u64) -> Option<String> {
-        self.children.get(usize::try_from(index).ok()?)?.clone()
+
+    fn part(&self, k: usize) -> Part<'_> {
+        let rc = self.all[k].1;
+        let undecodable =
+            |error: String| Part::Other(Body::Undecodable { error, fun_data: rc.fun_data.to_vec() });
+        match &rc.kind {
+            Kind::Bytecode => match &self.decoded[k] {
+                Some(Ok((f, code_start))) => Lister::decoded(f, &rc.fun_data, *code_start)
+                    .map_or_else(|e| undecodable(e.to_string()), Part::Bytecode),
+                Some(Err(e)) => undecodable(e.clone()),
+                None => undecodable("not decoded".into()),
+            },
+            Kind::NativePython { prelude_offset } => {
+                let offset = usize::try_from(*prelude_offset).unwrap_or(usize::MAX);
+                match NativePrelude::decode(&rc.fun_data, offset) {
+                    Ok(p) => Part::Other(Body::Native {
+                        prelude: Some(disasm::native_prelude_text(&p, &self.resolver(k))),
+                        code: rc.fun_data[..offset.min(rc.fun_data.len())].to_vec(),
+                        rodata: None,
+                    }),
+                    Err(e) => undecodable(e.to_string()),
+                }
+            }
+            Kind::Viper(v) => Part::Other(Body::Native {
+                prelude: None,
+                code: rc.fun_data.to_vec(),
+                rodata: v.rodata.as_ref().map(|r| r.to_vec()),
+            }),
+            Kind::Asm(_) => {
+                Part::Other(Body::Native { prelude: None, code: rc.fun_data.to_vec(), rodata: None })
+            }
+        }
+    }
+
+    /// The heading line of raw code `k`.
+    fn push_function_head(&self, out: &mut String, k: usize) {
+        let (path, rc) = &self.all[k];
+        push_function_head(out, path, rc.kind.name(), self.names[k].as_deref());
+    }
+}
+
+/// Resolves like [`ModuleResolver`], with the names of raw codes computed once beforehand.
+struct NamedResolver<'p, 'm, 'a> {
+    prepared: &'p Prepared<'m, 'a>,
+    raw_code: &'m RawCode<'a>,
+}
+
+impl Resolver for NamedResolver<'_, '_, '_> {
+    fn qstr(&self, index: u64) -> Option<Cow<'_, str>> {
+        Some(Cow::Borrowed(self.prepared.qstrs.get(usize::try_from(index).ok()?)?))
+    }
+    fn constant(&self, index: u64) -> Option<Cow<'_, str>> {
+        constant(self.prepared.module, index)
+    }
+    fn child(&self, index: u64) -> Option<Cow<'_, str>> {
+        let child = self.raw_code.children.get(usize::try_from(index).ok()?)?;
+        let &k = self.prepared.index.get(&(child as *const RawCode<'_>))?;
+        self.prepared.names[k].as_deref().map(Cow::Borrowed)
     }
 }
 
@@ -99,12 +196,10 @@ impl Resolver for NamedResolver<'_, '_> {
 fn name_of(
     module: &Module<'_>,
     rc: &RawCode<'_>,
-    decoded: Option<&Result<BytecodeFunction, String>>,
+    decoded: Option<&Result<(BytecodeFunction, usize), String>>,
 ) -> Option<String> {
     match (&rc.kind, decoded) {
-        (Kind::Bytecode, Some(Ok(f))) => {
-            Some(module.qstrs.get(usize::try_from(f.prelude.simple_name.value).ok()?)?.lossy().into_owned())
-        }
+        (Kind::Bytecode, Some(Ok((f, _)))) => Some(qstr(module, f.prelude.simple_name.value)?.into_owned()),
         (Kind::Bytecode, _) => None,
         _ => simple_name(module, rc),
     }
@@ -113,65 +208,91 @@ fn name_of(
 /// Disassembles every raw code of `module`, parents before children. Each function is decoded
 /// once; its name (shown in its own header and wherever its parent makes it) comes from that.
 pub fn disassemble(module: &Module<'_>) -> ModuleListing {
-    let all = module.raw_codes();
-    let decoded: Vec<Option<Result<BytecodeFunction, String>>> = all
-        .iter()
-        .map(|(_, rc)| {
-            matches!(rc.kind, Kind::Bytecode)
-                .then(|| BytecodeFunction::decode(&rc.fun_data).map_err(|e| e.to_string()))
-        })
-        .collect();
-    let index: std::collections::HashMap<*const RawCode<'_>, usize> =
-        all.iter().enumerate().map(|(k, (_, rc))| (*rc as *const RawCode<'_>, k)).collect();
-    let names: Vec<Option<String>> =
-        all.iter().zip(&decoded).map(|((_, rc), d)| name_of(module, rc, d.as_ref())).collect();
-    let functions = all
-        .iter()
-        .zip(decoded)
-        .enumerate()
-        .map(|(k, ((path, rc), decoded))| {
-            let (path, rc) = (path.clone(), *rc);
-            let children: Vec<Option<String>> = rc
-                .children
-                .iter()
-                .map(|c| index.get(&(c as *const RawCode<'_>)).and_then(|&i| names[i].clone()))
-                .collect();
-            let resolver = NamedResolver { module, children: &children };
-            let body = match &rc.kind {
-                Kind::Bytecode => match decoded
-                    .unwrap_or_else(|| Err("not decoded".into()))
-                    .and_then(|f| disasm::listing(&f, &resolver).map_err(|e| e.to_string()))
-                {
-                    Ok(listing) => Body::Bytecode(Box::new(listing)),
-                    Err(error) => Body::Undecodable { error, fun_data: rc.fun_data.to_vec() },
-                },
-                Kind::NativePython { prelude_offset } => {
-                    let offset = usize::try_from(*prelude_offset).unwrap_or(usize::MAX);
-                    match NativePrelude::decode(&rc.fun_data, offset) {
-                        Ok(p) => Body::Native {
-                            prelude: Some(disasm::native_prelude_text(&p, &resolver)),
-                            code: rc.fun_data[..offset.min(rc.fun_data.len())].to_vec(),
-                            rodata: None,
-                        },
-                        Err(e) => Body::Undecodable { error: e.to_string(), fun_data: rc.fun_data.to_vec() },
-                    }
+    let prepared = Prepared::new(module);
+    let functions = (0..prepared.all.len())
+        .map(|k| {
+            let (path, rc) = &prepared.all[k];
+            let body = match prepared.part(k) {
+                Part::Bytecode(lister) => {
+                    Body::Bytecode(Box::new(lister.into_listing(&prepared.resolver(k))))
                 }
-                Kind::Viper(v) => Body::Native {
-                    prelude: None,
-                    code: rc.fun_data.to_vec(),
-                    rodata: v.rodata.as_ref().map(|r| r.to_vec()),
-                },
-                Kind::Asm(_) => Body::Native { prelude: None, code: rc.fun_data.to_vec(), rodata: None },
+                Part::Other(body) => body,
             };
-            FunctionListing { path, kind: rc.kind.name(), name: names[k].clone(), body }
+            FunctionListing {
+                path: path.clone(),
+                kind: rc.kind.name(),
+                name: prepared.names[k].clone(),
+                body,
+            }
         })
         .collect();
+    ModuleListing {
+        source_name: module.source_name().map(|q| q.lossy().into_owned()),
+        header: header_line(module),
+        functions,
+    }
+}
+
+/// Writes `disassemble(module)` as text (its `Display`, what `mpy dis` prints) without building
+/// the listing: instructions go straight from the decoded functions into the text, with names
+/// borrowed from the module.
+pub fn write_text<W: Write + ?Sized>(module: &Module<'_>, out: &mut W) -> fmt::Result {
+    let prepared = Prepared::new(module);
+    let mut text = String::new();
+    let source_name = module.source_name().map(|q| q.lossy());
+    push_module_head(&mut text, source_name.as_deref(), &header_line(module));
+    for k in 0..prepared.all.len() {
+        prepared.push_function_head(&mut text, k);
+        match prepared.part(k) {
+            Part::Bytecode(lister) => lister.push_text(&prepared.resolver(k), "  ", &mut text),
+            Part::Other(body) => push_body(&mut text, &body),
+        }
+        out.write_str(&text)?;
+        text.clear();
+    }
+    out.write_str(&text)
+}
+
+/// The header line: version, architecture, small-int bits, flags.
+fn header_line(module: &Module<'_>) -> String {
     let h = &module.header;
     let version =
         if h.is_native() { format!("6.{} {}", h.sub_version, h.arch) } else { "6, bytecode only".into() };
     let flags = h.arch_flags.map(|f| format!(", arch flags {f:#x}")).unwrap_or_default();
-    let header = format!("mpy {version}, small-int bits {}{flags}", h.small_int_bits);
-    ModuleListing { source_name: module.source_name().map(|q| q.lossy().into_owned()), header, functions }
+    format!("mpy {version}, small-int bits {}{flags}", h.small_int_bits)
+}
+
+fn push_module_head(out: &mut String, source_name: Option<&str>, header: &str) {
+    let _ = writeln!(out, "source: {}", source_name.unwrap_or("?"));
+    let _ = writeln!(out, "header: {header}");
+}
+
+fn push_function_head(out: &mut String, path: &Path, kind: &str, name: Option<&str>) {
+    let _ = writeln!(out, "\n{path}: {kind} {}", name.unwrap_or("-"));
+}
+
+/// A raw code's body, indented by two spaces.
+fn push_body(out: &mut String, body: &Body) {
+    match body {
+        Body::Bytecode(listing) => listing.push_text("  ", out),
+        Body::Native { prelude, code, rodata } => {
+            if let Some(p) = prelude {
+                for line in p.lines() {
+                    let _ = writeln!(out, "  {line}");
+                }
+            }
+            let _ = writeln!(out, "  machine code: {} bytes", code.len());
+            hex_lines(out, code, "  ");
+            if let Some(r) = rodata {
+                let _ = writeln!(out, "  rodata: {} bytes", r.len());
+                hex_lines(out, r, "  ");
+            }
+        }
+        Body::Undecodable { error, fun_data } => {
+            let _ = writeln!(out, "  does not decode: {error}");
+            hex_lines(out, fun_data, "  ");
+        }
+    }
 }
 
 /// Machine code as lines of 16 hex bytes with their offset.
@@ -184,34 +305,10 @@ fn hex_lines(out: &mut String, bytes: &[u8], indent: &str) {
 impl fmt::Display for ModuleListing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = String::new();
-        let _ = writeln!(out, "source: {}", self.source_name.as_deref().unwrap_or("?"));
-        let _ = writeln!(out, "header: {}", self.header);
+        push_module_head(&mut out, self.source_name.as_deref(), &self.header);
         for func in &self.functions {
-            let _ = writeln!(out, "\n{}: {} {}", func.path, func.kind, func.name.as_deref().unwrap_or("-"));
-            match &func.body {
-                Body::Bytecode(listing) => {
-                    for line in listing.to_string().lines() {
-                        let _ = writeln!(out, "  {line}");
-                    }
-                }
-                Body::Native { prelude, code, rodata } => {
-                    if let Some(p) = prelude {
-                        for line in p.lines() {
-                            let _ = writeln!(out, "  {line}");
-                        }
-                    }
-                    let _ = writeln!(out, "  machine code: {} bytes", code.len());
-                    hex_lines(&mut out, code, "  ");
-                    if let Some(r) = rodata {
-                        let _ = writeln!(out, "  rodata: {} bytes", r.len());
-                        hex_lines(&mut out, r, "  ");
-                    }
-                }
-                Body::Undecodable { error, fun_data } => {
-                    let _ = writeln!(out, "  does not decode: {error}");
-                    hex_lines(&mut out, fun_data, "  ");
-                }
-            }
+            push_function_head(&mut out, &func.path, func.kind, func.name.as_deref());
+            push_body(&mut out, &func.body);
         }
         f.write_str(&out)
     }

@@ -329,7 +329,7 @@ fn code_lines(
         let line = if ins.line_changed { format!("  (line {})", ins.line) } else { String::new() };
         lines.push(AnnotatedLine {
             offset: start + listing.code_start + ins.offset,
-            bytes: ins.bytes.clone(),
+            bytes: ins.bytes.to_vec(),
             part: Part::Code,
             meaning: format!("  {:>5}  {}{line}", ins.offset, ins.text()),
         });

@@ -253,6 +253,7 @@ impl fmt::Display for Object<'_> {
 pub fn write_quoted(f: &mut impl fmt::Write, prefix: &str, bytes: &[u8], text: bool) -> fmt::Result {
     let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') { '"' } else { '\'' };
     write!(f, "{prefix}{quote}")?;
+    let escaped = |c: char| matches!(c, '\\' | '\n' | '\r' | '\t' | '\x00'..='\x1f' | '\x7f') || c == quote;
     let write_char = |f: &mut dyn fmt::Write, c: char| match c {
         '\\' => f.write_str("\\\\"),
         '\n' => f.write_str("\\n"),
@@ -273,9 +274,14 @@ pub fn write_quoted(f: &mut impl fmt::Write, prefix: &str, bytes: &[u8], text: b
         return f.write_char(quote);
     }
     for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
+        // Runs of characters shown as they are go out in one piece.
+        let (valid, mut run) = (chunk.valid(), 0);
+        for (at, c) in valid.char_indices().filter(|&(_, c)| escaped(c)) {
+            f.write_str(&valid[run..at])?;
             write_char(f, c)?;
+            run = at + c.len_utf8();
         }
+        f.write_str(&valid[run..])?;
         for b in chunk.invalid() {
             write!(f, "\\x{b:02x}")?;
         }

@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use mpy_codec::bytecode::disasm::{self, ListedOperand};
 use mpy_codec::bytecode::{BytecodeFunction, Layout, NativePrelude};
-use mpy_codec::dis::ModuleResolver;
-use mpy_codec::{Kind, Module};
+use mpy_codec::dis::{self, ModuleResolver};
+use mpy_codec::{Kind, Module, Qstr};
 
 /// How many standard-library files to compile (spread evenly over the sorted list).
 const STDLIB_SAMPLE: usize = 300;
@@ -216,7 +216,7 @@ fn compare_with_mpy_tool(bytes: &[u8], tool: &[ToolFunction]) -> Result<usize, S
             // mpy-tool: "  %-11s %s %s" % (hex, name, arg)
             let arg = match &ins.operand {
                 ListedOperand::None => String::new(),
-                ListedOperand::Qstr(n) => n.text.clone().unwrap_or_default(),
+                ListedOperand::Qstr(n) => n.text.as_deref().unwrap_or_default().to_string(),
                 // Reprs of floats etc. are formatted differently; compare the rest of the line.
                 ListedOperand::Const(_) => {
                     let prefix = format!("  {:<11} {} ", disasm::hex(&ins.bytes), ins.name);
@@ -490,4 +490,43 @@ simple_name: f
             22  63           RETURN_VALUE
 ";
     assert_eq!(text, want, "got:\n{text}");
+}
+
+/// `dis::write_text` (what `mpy dis` prints) is the module listing displayed, and for bytecode
+/// each function's listing with every line (as `str::lines` splits it) indented, also when
+/// names hold line breaks (a child's name is shown as it is).
+#[test]
+fn module_text_is_the_listing_indented() {
+    let mut compared = 0;
+    for (path, bytes) in common::corpus_files() {
+        let Ok(module) = Module::decode(&bytes) else { continue };
+        let mut awkward = module.clone();
+        for q in &mut awkward.qstrs {
+            let text = q.lossy().into_owned();
+            *q = Qstr::Dynamic(format!("{text}\r\n\n{text}\r").into_bytes().into());
+        }
+        for module in [module, awkward] {
+            let listing = dis::disassemble(&module);
+            let mut text = String::new();
+            dis::write_text(&module, &mut text).unwrap();
+            assert_eq!(text, listing.to_string(), "{path}");
+            let mut want = format!(
+                "source: {}\nheader: {}\n",
+                listing.source_name.as_deref().unwrap_or("?"),
+                listing.header
+            );
+            for func in &listing.functions {
+                let dis::Body::Bytecode(l) = &func.body else { continue };
+                want += &format!("\n{}: {} {}\n", func.path, func.kind, func.name.as_deref().unwrap_or("-"));
+                for line in l.to_string().lines() {
+                    want += &format!("  {line}\n");
+                }
+            }
+            if listing.functions.iter().all(|f| matches!(f.body, dis::Body::Bytecode(_))) {
+                assert_eq!(text, want, "{path}");
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 10, "{compared} bytecode-only modules");
 }

@@ -59,8 +59,9 @@ pub fn verify(verifier: &mut Verifier, module: &Module<'_>) -> usize {
     verifier.verify(module).len()
 }
 
-/// Disassembles a whole module into `out` as `mpy dis` does ([`mpy_codec::dis`]): every raw code
-/// with its path and name, bytecode as instructions with names resolved through the module.
+/// Disassembles a whole module into `out` as `mpy dis` does ([`mpy_codec::dis::write_text`]): every
+/// raw code with its path and name, bytecode as instructions with names resolved through the
+/// module.
 pub fn disassemble(module: &Module<'_>, out: &mut impl Write) -> fmt::Result {
-    write!(out, "{}", mpy_codec::dis::disassemble(module))
+    mpy_codec::dis::write_text(module, out)
 }

@@ -49,6 +49,7 @@
 //! `with`), or when a further exception unwinds through it.
 
 use std::fmt;
+use std::sync::LazyLock;
 
 /// Slots an iterator takes on the value stack after `GET_ITER_STACK` (`MP_OBJ_ITER_BUF_NSLOTS`:
 /// `mp_obj_iter_buf_t` is four words).
@@ -450,8 +451,14 @@ impl Opcode {
 
     /// The name mpy-tool.py prints: `LOAD_FAST_N`, or for multi-opcodes the name with its value
     /// (`LOAD_FAST 3`, `LOAD_CONST_SMALL_INT -1`, `UNARY_OP 3 <not>`, `BINARY_OP 27 __add__`), or
-    /// `unknown`.
-    pub fn upstream_name(self) -> String {
+    /// `unknown`. Built once for all 256 bytes.
+    pub fn upstream_name(self) -> &'static str {
+        static NAMES: LazyLock<Vec<String>> =
+            LazyLock::new(|| (0..=255).map(|b| Opcode(b).build_upstream_name()).collect());
+        &NAMES[usize::from(self.0)]
+    }
+
+    fn build_upstream_name(self) -> String {
         match self.multi() {
             Some(Multi::SmallInt(v)) => format!("LOAD_CONST_SMALL_INT {v}"),
             Some(Multi::LoadFast(n)) => format!("LOAD_FAST {n}"),
@@ -473,7 +480,7 @@ impl fmt::Debug for Opcode {
 
 impl fmt::Display for Opcode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.upstream_name())
+        f.write_str(self.upstream_name())
     }
 }
 

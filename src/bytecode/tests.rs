@@ -1,5 +1,7 @@
 //! Function-level tests as data: `fun_data` bytes → model, re-encoding, relayout, edits, errors.
 
+use std::borrow::Cow;
+
 use super::*;
 use crate::flags::ScopeFlags;
 
@@ -24,7 +26,7 @@ fn describe(ins: &Instruction) -> (usize, String, String) {
         (Some(x), false) => format!("{operand} x{x}"),
         (None, _) => operand,
     };
-    (ins.offset, ins.opcode.upstream_name(), operand)
+    (ins.offset, ins.opcode.upstream_name().to_string(), operand)
 }
 
 struct Case {
@@ -517,16 +519,16 @@ fn native_preludes_of_the_cases() {
 struct Names;
 
 impl disasm::Resolver for Names {
-    fn qstr(&self, index: u64) -> Option<String> {
+    fn qstr(&self, index: u64) -> Option<Cow<'_, str>> {
         ["ex.py", "<module>", "C", "f", "x y", "*", "x", "i", "a\n"]
             .get(index as usize)
-            .map(|s| s.to_string())
+            .map(|&s| Cow::Borrowed(s))
     }
-    fn constant(&self, index: u64) -> Option<String> {
-        (index == 1).then(|| "1000000000000000000000".to_string())
+    fn constant(&self, index: u64) -> Option<Cow<'_, str>> {
+        (index == 1).then_some(Cow::Borrowed("1000000000000000000000"))
     }
-    fn child(&self, index: u64) -> Option<String> {
-        (index == 0).then(|| "g".to_string())
+    fn child(&self, index: u64) -> Option<Cow<'_, str>> {
+        (index == 0).then_some(Cow::Borrowed("g"))
     }
 }
 
@@ -555,7 +557,7 @@ fn disassembly_lines() {
         ]
     );
     assert_eq!(listing.instructions[13].operand, disasm::ListedOperand::Jump { relative: 13, target: 36 });
-    assert_eq!(listing.instructions[13].bytes, [0x42, 0x4d]);
+    assert_eq!(*listing.instructions[13].bytes, [0x42, 0x4d]);
     assert_eq!(listing.code_start, 9);
     let text = listing.to_string();
     assert!(
@@ -579,6 +581,56 @@ fn disassembly_lines() {
     assert_eq!(disasm::quote_if_needed(""), "''");
     let none = disasm::listing(&h, &disasm::NoNames).unwrap();
     assert_eq!(none.instructions[13].text(), "LOAD_SUPER_METHOD #4");
+}
+
+/// A function listed from the bytes it was decoded from ([`disasm::Lister::decoded`], what `mpy dis`
+/// does) lists as the function encoded again ([`disasm::listing`]): every bytecode function of
+/// the committed corpus, and each with a few bytes changed, wherever it still decodes.
+#[test]
+fn listing_decoded_bytes_is_listing_the_encoding() {
+    let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/corpus"))];
+    let mut fun_datas = Vec::new();
+    while let Some(dir) = dirs.pop() {
+        for path in std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()) {
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "mpy") {
+                let bytes = std::fs::read(&path).unwrap();
+                let Ok(module) = crate::Module::decode(&bytes) else { continue };
+                for (_, rc) in module.raw_codes() {
+                    if rc.kind == crate::Kind::Bytecode {
+                        fun_datas.push(rc.fun_data.to_vec());
+                    }
+                }
+            }
+        }
+    }
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = move |m: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % m as u64) as usize
+    };
+    let (mut listed, mut changed) = (0, 0);
+    for fun_data in &fun_datas {
+        for round in 0..8 {
+            let mut data = fun_data.clone();
+            if round > 0 && !data.is_empty() {
+                for _ in 0..1 + rnd(3) {
+                    let k = rnd(data.len());
+                    data[k] ^= 1 << rnd(8);
+                }
+            }
+            let Ok((f, code_start)) = BytecodeFunction::decode_with_code_start(&data) else { continue };
+            let decoded =
+                disasm::Lister::decoded(&f, &data, code_start).map(|l| l.into_listing(&disasm::NoNames));
+            assert_eq!(decoded, disasm::listing(&f, &disasm::NoNames), "{}", disasm::hex(&data));
+            listed += 1;
+            changed += usize::from(round > 0);
+        }
+    }
+    assert!(listed > 1000 && changed > 1000, "{listed} listed, {changed} with changed bytes");
 }
 
 /// A minimal prelude for built functions.

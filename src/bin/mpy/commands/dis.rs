@@ -21,16 +21,18 @@ pub fn run(args: &Args) -> bool {
     let results = crate::batch::map(&args.files, |path| {
         input::read(path).and_then(|inp| {
             let module = Module::decode(&inp.bytes).map_err(|e| format!("{}: {e}", inp.name))?;
-            let listing = mpy_codec::dis::disassemble(&module);
-            Ok(if args.json {
-                let mut v = mpy_codec::dis::to_json(&listing);
+            if args.json {
+                let mut v = mpy_codec::dis::to_json(&mpy_codec::dis::disassemble(&module));
                 v["file"] = serde_json::Value::String(inp.name.clone());
-                format!("{v}\n")
-            } else if args.files.len() > 1 {
-                format!("{}:\n{listing}\n", inp.name)
-            } else {
-                listing.to_string()
-            })
+                return Ok(format!("{v}\n"));
+            }
+            let several = args.files.len() > 1;
+            let mut text = if several { format!("{}:\n", inp.name) } else { String::new() };
+            mpy_codec::dis::write_text(&module, &mut text).map_err(|e| format!("{}: {e}", inp.name))?;
+            if several {
+                text.push('\n');
+            }
+            Ok(text)
         })
     });
     for result in results {

@@ -1060,6 +1060,23 @@ mod tests {
     use crate::error::{Path, Segment};
     use crate::raw_code::{Kind, RawCode};
 
+    /// The one-pass proof on `fun_data` as a function of `module` (whose qstrs and constants it may
+    /// use), with the buffers of `scratch`.
+    fn prove(module: &Module<'_>, fun_data: &[u8], scratch: &mut Scratch) -> bool {
+        let view = BytecodeView::decode(fun_data).unwrap();
+        let path = Path(vec![Segment::Field("raw_code")]);
+        let ctx = Ctx::new(&path, &view);
+        let bounds = Bounds::new(module, &module.raw_code, &view);
+        proves_clean(module, &ctx, &bounds, &view, scratch)
+    }
+
+    /// A fresh [`Scratch`] for `module`.
+    fn scratch_for(module: &Module<'_>) -> Scratch {
+        let mut scratch = Scratch::default();
+        scratch.start_module(module);
+        scratch
+    }
+
     /// Every bytecode function of the committed compiler output (our test programs, every
     /// compiler: `while` loops, `finally` and `with` handlers, closures, generators) is proven
     /// clean by the one pass alone, so the exhaustive passes run only on what it cannot prove.
@@ -1109,13 +1126,7 @@ mod tests {
         let module = Module::decode(include_bytes!("../../corpus/doc/hello.mpy")).unwrap();
         // n_state 4, no handlers, name qstr 1; then `0: LOAD_CONST_NONE; 1: JUMP 0`.
         let fun_data = [0x18, 0x02, 0x01, 0x51, 0x42, 0x3d];
-        let view = BytecodeView::decode(&fun_data).unwrap();
-        let path = Path(vec![Segment::Field("raw_code")]);
-        let ctx = Ctx::new(&path, &view);
-        let bounds = Bounds::new(&module, &module.raw_code, &view);
-        let mut scratch = Scratch::default();
-        scratch.start_module(&module);
-        assert!(!proves_clean(&module, &ctx, &bounds, &view, &mut scratch));
+        assert!(!prove(&module, &fun_data, &mut scratch_for(&module)));
 
         let mut module = module.into_owned();
         module.raw_code.fun_data = std::borrow::Cow::Owned(fun_data.to_vec());
@@ -1132,15 +1143,8 @@ mod tests {
     #[test]
     fn a_new_generation_forgets_the_instruction_starts_of_earlier_functions() {
         let module = Module::decode(include_bytes!("../../corpus/doc/hello.mpy")).unwrap();
-        let path = Path(vec![Segment::Field("raw_code")]);
-        let mut scratch = Scratch::default();
-        scratch.start_module(&module);
-        let prove = |fun_data: &[u8], scratch: &mut Scratch| {
-            let view = BytecodeView::decode(fun_data).unwrap();
-            let ctx = Ctx::new(&path, &view);
-            let bounds = Bounds::new(&module, &module.raw_code, &view);
-            proves_clean(&module, &ctx, &bounds, &view, scratch)
-        };
+        let mut scratch = scratch_for(&module);
+        let prove = |fun_data: &[u8], scratch: &mut Scratch| prove(&module, fun_data, scratch);
         // n_state 4, no handlers, name qstr 1; `LOAD_CONST_NONE; LOAD_CONST_NONE; POP_TOP;
         // RETURN_VALUE`: instruction starts 0 to 3.
         let starts = [0x18, 0x02, 0x01, 0x51, 0x51, 0x59, 0x63];
@@ -1169,14 +1173,8 @@ mod tests {
             fun_data.extend_from_slice(&[0x51, 0x59]);
         }
         fun_data.extend_from_slice(&[0x51, 0x63]);
-        let view = BytecodeView::decode(&fun_data).unwrap();
-        assert!(view.code().len() > MAX_ONE_PASS_CODE);
-        let path = Path(vec![Segment::Field("raw_code")]);
-        let ctx = Ctx::new(&path, &view);
-        let bounds = Bounds::new(&module, &module.raw_code, &view);
-        let mut scratch = Scratch::default();
-        scratch.start_module(&module);
-        assert!(!proves_clean(&module, &ctx, &bounds, &view, &mut scratch));
+        assert!(BytecodeView::decode(&fun_data).unwrap().code().len() > MAX_ONE_PASS_CODE);
+        assert!(!prove(&module, &fun_data, &mut scratch_for(&module)));
 
         let mut module = module.into_owned();
         module.raw_code.fun_data = std::borrow::Cow::Owned(fun_data);

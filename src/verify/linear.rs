@@ -39,7 +39,7 @@ use crate::module::Module;
 
 use super::function::{Bounds, Scratch, check_operands};
 use super::stack::{
-    BlockStacks, Ctx, Edge, Plain, PlainClass, State, Tag, growth, moves_tags, plain_class, shl, shr, step,
+    BlockStacks, Ctx, Edge, Plain, PlainClass, State, Tag, forget, growth, moves_tags, plain_class, step,
 };
 
 /// No state (the end of a list in [`LinearScratch::waiting`]).
@@ -622,8 +622,8 @@ fn run_plain(fun: &Function<'_, '_>, mut at: usize, state: State, s: &mut Linear
             last = at;
             stack = stack - e.pops + e.pushes;
             at = e.next;
-            // Forgets what was popped and pushed, then adds the tag pushed (as `plain_effect`).
-            tags = shl(shr(tags, e.pops.saturating_mul(4)), e.pushes.saturating_mul(4));
+            // Forgets what was popped and pushed, then adds the tag pushed (as `State::run_plain`).
+            tags = forget(tags, e.pops, e.pushes);
             if e.pushes_tag {
                 tags |= u128::from(e.arg);
             }
@@ -784,7 +784,7 @@ fn rescan_plain(
         let Some(left) = budget.checked_sub(e.next - at) else { return Rescan::GiveUp };
         *budget = left;
         stack = stack - e.pops + e.pushes;
-        tags = shl(shr(tags, e.pops.saturating_mul(4)), e.pushes.saturating_mul(4));
+        tags = forget(tags, e.pops, e.pushes);
         if e.pushes_tag {
             tags |= u128::from(e.arg);
         }

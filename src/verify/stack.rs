@@ -122,10 +122,17 @@ pub(super) const fn growth(pops: u64, pushes: u64, scratch: u64) -> u64 {
     pushes.saturating_sub(pops).saturating_add(scratch)
 }
 
+/// The tags after an effect that pops `pops` items and pushes `pushes`: what was popped and pushed
+/// is forgotten (usually nothing is known).
+#[inline(always)]
+pub(super) fn forget(tags: u128, pops: u64, pushes: u64) -> u128 {
+    shl(shr(tags, pops.saturating_mul(4)), pushes.saturating_mul(4))
+}
+
 /// [`State::run_plain`] on the depth and tags of a state, with the effect's [`growth`]: the new
 /// depth and tags, or `None` when a rule is broken.
 #[inline(always)]
-pub(super) fn plain_effect(
+fn plain_effect(
     stack: u64,
     tags: u128,
     pops: u64,
@@ -138,20 +145,19 @@ pub(super) fn plain_effect(
     }
     // At most `stack + growth`, so at most `room`.
     let after = stack - pops + pushes;
-    // Forgets what was popped and pushed (usually nothing is known). (Both are at most `room`.)
     if tags == 0 {
         return Some((after, 0));
     }
-    Some((after, shl(shr(tags, pops.saturating_mul(4)), pushes.saturating_mul(4))))
+    Some((after, forget(tags, pops, pushes)))
 }
 
 /// `bits << n`, 0 when `n` is 128 or more.
-pub(super) fn shl(bits: u128, n: u64) -> u128 {
+fn shl(bits: u128, n: u64) -> u128 {
     u32::try_from(n).ok().and_then(|n| bits.checked_shl(n)).unwrap_or(0)
 }
 
 /// `bits >> n`, 0 when `n` is 128 or more.
-pub(super) fn shr(bits: u128, n: u64) -> u128 {
+fn shr(bits: u128, n: u64) -> u128 {
     u32::try_from(n).ok().and_then(|n| bits.checked_shr(n)).unwrap_or(0)
 }
 

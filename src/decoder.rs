@@ -133,6 +133,35 @@ impl<'a> Decoder<'a> {
         Ok((i, items))
     }
 
+    /// Like [`Decoder::list`], for entries most of which `plain` reads on its own: their common,
+    /// canonical shapes, which have nothing to record. `f` reads the others (with the entry's
+    /// segment on the path, for what it reports), and every entry when spans are recorded. `plain`
+    /// must read exactly what `f` would read from the entries it accepts (the view, which reads
+    /// every entry with `f`, is checked against the tree to hold this).
+    #[inline]
+    pub(crate) fn list_plain<T>(
+        &mut self,
+        mut i: &'a [u8],
+        count: usize,
+        segment: fn(usize) -> Segment,
+        plain: impl Fn(&'a [u8]) -> Option<(&'a [u8], T)>,
+        mut f: impl FnMut(&mut Self, &'a [u8]) -> DResult<'a, T>,
+    ) -> DResult<'a, Vec<T>> {
+        if self.spans.is_some() {
+            return self.list(i, count, segment, f);
+        }
+        let mut items = Vec::with_capacity(count);
+        for k in 0..count {
+            let (rest, item) = match plain(i) {
+                Some(read) => read,
+                None => self.within(segment(k), |d| f(d, i))?,
+            };
+            items.push(item);
+            i = rest;
+        }
+        Ok((i, items))
+    }
+
     /// Like [`Decoder::list`], but keeps nothing: checks `count` entries with `f`. (A loop of its
     /// own: `list` written over this one inlines less well on the hot path.)
     #[inline]
@@ -174,14 +203,10 @@ impl<'a> Decoder<'a> {
     pub(crate) fn varuint(&mut self, i: &'a [u8], what: &'static str) -> DResult<'a, u64> {
         // The common cases, inlined at every call: one or two bytes (counts, lengths, qstr heads,
         // `kind_len`), not padded, no span to record.
-        if self.spans.is_none() {
-            match *i {
-                [b, ref rest @ ..] if b & 0x80 == 0 => return Ok((rest, u64::from(b))),
-                [b0, b1, ref rest @ ..] if b0 > 0x80 && b1 & 0x80 == 0 => {
-                    return Ok((rest, u64::from(b0 & 0x7f) << 7 | u64::from(b1)));
-                }
-                _ => {}
-            }
+        if self.spans.is_none()
+            && let Some(read) = varuint::short(i)
+        {
+            return Ok(read);
         }
         self.varuint_general(i, what)
     }
@@ -216,6 +241,24 @@ impl<'a> Decoder<'a> {
         };
         self.span(i, rest, what);
         Ok((rest, taken))
+    }
+
+    /// `len` bytes that are a field of their own: `field` is on the path while they are read.
+    #[inline]
+    pub(crate) fn field_bytes(
+        &mut self,
+        i: &'a [u8],
+        len: u64,
+        what: &'static str,
+        field: &'static str,
+    ) -> DResult<'a, &'a [u8]> {
+        // Without spans, the path matters only for an error.
+        if self.spans.is_none()
+            && let Some((taken, rest)) = usize::try_from(len).ok().and_then(|n| i.split_at_checked(n))
+        {
+            return Ok((rest, taken));
+        }
+        self.within(Segment::Field(field), |d| d.bytes(i, len, what))
     }
 
     /// A count of entries that each take at least one byte: refused when larger than the bytes

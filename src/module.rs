@@ -83,9 +83,7 @@ impl<'a> Module<'a> {
         let (i, n_qstr) = d.within(Segment::Field("qstrs"), |d| d.count(i, "n_qstr"))?;
         let (i, n_obj) = d.within(Segment::Field("objects"), |d| d.count(i, "n_obj"))?;
         let (i, qstrs) = qstr::decode_table(d, i, n_qstr)?;
-        let (i, objects) = d.within(Segment::Field("objects"), |d| {
-            d.list(i, n_obj, Segment::Index, |d, i| Object::decode(d, i, 0))
-        })?;
+        let (i, objects) = d.within(Segment::Field("objects"), |d| Object::decode_list(d, i, n_obj, 0))?;
         let (i, raw_code) = d.within(Segment::Field("raw_code"), |d| RawCode::decode(d, i, 0))?;
         if !i.is_empty() {
             d.irregular(i, IrregularityKind::TrailingBytes { count: i.len() })?;

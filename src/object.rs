@@ -133,10 +133,49 @@ impl<'a> Object<'a> {
         match Self::decode_head(d, i, depth)? {
             (i, Head::Whole(obj)) => Ok((i, obj)),
             (i, Head::Tuple(count)) => {
-                let (i, items) = d.list(i, count, Segment::Index, |d, i| Object::decode(d, i, depth + 1))?;
+                let (i, items) = Object::decode_list(d, i, count, depth + 1)?;
                 Ok((i, Object::Tuple(items)))
             }
         }
+    }
+
+    /// [`Object::decode`] on an object other than a tuple in its canonical shape (a short length,
+    /// a NUL after a string's data); `None` for any other, which that reads.
+    #[inline(always)]
+    fn decode_plain(i: &'a [u8]) -> Option<(&'a [u8], Object<'a>)> {
+        let (&tag, i) = i.split_first()?;
+        let data = |i: &'a [u8]| -> Option<(&'a [u8], Cow<'a, [u8]>)> {
+            let (i, len) = varuint::short(i)?;
+            let (data, rest) = i.split_at_checked(usize::try_from(len).ok()?)?;
+            Some((rest, Cow::Borrowed(data)))
+        };
+        let terminated = |(rest, data): (&'a [u8], Cow<'a, [u8]>)| match rest.split_first() {
+            Some((0, rest)) => Some((rest, data)),
+            _ => None,
+        };
+        Some(match tag {
+            tag::FUN_TABLE => (i, Object::FunTable),
+            tag::NONE => (i, Object::None),
+            tag::FALSE => (i, Object::False),
+            tag::TRUE => (i, Object::True),
+            tag::ELLIPSIS => (i, Object::Ellipsis),
+            tag::STR => terminated(data(i)?).map(|(i, d)| (i, Object::Str(d)))?,
+            tag::BYTES => terminated(data(i)?).map(|(i, d)| (i, Object::Bytes(d)))?,
+            tag::INT => data(i).map(|(i, d)| (i, Object::Int(d)))?,
+            tag::FLOAT => data(i).map(|(i, d)| (i, Object::Float(d)))?,
+            tag::COMPLEX => data(i).map(|(i, d)| (i, Object::Complex(d)))?,
+            _ => return None,
+        })
+    }
+
+    /// Decodes `count` objects at `depth` (the constant table, or a tuple's items).
+    pub(crate) fn decode_list(
+        d: &mut Decoder<'a>,
+        i: &'a [u8],
+        count: usize,
+        depth: usize,
+    ) -> DResult<'a, Vec<Object<'a>>> {
+        d.list_plain(i, count, Segment::Index, Object::decode_plain, |d, i| Object::decode(d, i, depth))
     }
 
     /// Decodes one object up to its tuple items, if any: a tuple at `depth` (checked against

@@ -83,6 +83,21 @@ impl<'a> Qstr<'a> {
         Ok((i, Qstr::Dynamic(Cow::Borrowed(text))))
     }
 
+    /// [`Qstr::decode`] on a qstr in its canonical shape (a short header, a NUL after the text);
+    /// `None` for any other, which that reads with its irregularity or error.
+    #[inline(always)]
+    fn decode_plain(i: &'a [u8]) -> Option<(&'a [u8], Qstr<'a>)> {
+        let (i, v) = varuint::short(i)?;
+        if v & 1 == 1 {
+            return Some((i, Qstr::Static(v >> 1)));
+        }
+        let (text, rest) = i.split_at_checked(usize::try_from(v >> 1).ok()?)?;
+        match rest.split_first() {
+            Some((0, rest)) => Some((rest, Qstr::Dynamic(Cow::Borrowed(text)))),
+            _ => None,
+        }
+    }
+
     #[inline]
     pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let (head, text) = match self {
@@ -107,7 +122,9 @@ impl fmt::Display for Qstr<'_> {
 
 /// Decodes `count` qstrs (the table).
 pub(crate) fn decode_table<'a>(d: &mut Decoder<'a>, i: &'a [u8], count: usize) -> DResult<'a, Vec<Qstr<'a>>> {
-    d.within(Segment::Field("qstrs"), |d| d.list(i, count, Segment::Index, Qstr::decode))
+    d.within(Segment::Field("qstrs"), |d| {
+        d.list_plain(i, count, Segment::Index, Qstr::decode_plain, Qstr::decode)
+    })
 }
 
 #[cfg(test)]

@@ -29,6 +29,20 @@ pub fn decode(input: &[u8]) -> IResult<&[u8], VarUint, RawError> {
     }
 }
 
+/// A varuint of one or two bytes in its minimal form (counts, lengths, qstr heads, `kind_len`:
+/// nearly all of them), with the rest of the input; `None` for any other (longer, padded, cut off),
+/// which [`decode`] reads.
+#[inline(always)]
+pub(crate) fn short(input: &[u8]) -> Option<(&[u8], u64)> {
+    match *input {
+        [b, ref rest @ ..] if b & 0x80 == 0 => Some((rest, u64::from(b))),
+        [b0, b1, ref rest @ ..] if b0 > 0x80 && b1 & 0x80 == 0 => {
+            Some((rest, u64::from(b0 & 0x7f) << 7 | u64::from(b1)))
+        }
+        _ => None,
+    }
+}
+
 /// The general case: several bytes, or an error.
 fn decode_long(input: &[u8]) -> IResult<&[u8], VarUint, RawError> {
     let fail = |f| Err(nom::Err::Error(RawError::new(input, f)));

@@ -75,8 +75,18 @@ fn same_contents(name: &str, tree: &Decoded<'_>, view: &ModuleView<'_>) {
 }
 
 /// Both decoders, lenient and strict, on one input: same verdict, same error or same contents.
-/// Returns whether the input decoded leniently.
+/// The tree is also decoded with field spans recorded, which reads every entry with the general
+/// decoders (without, canonical qstrs and objects take a shorter path): the same again. Returns
+/// whether the input decoded leniently.
 fn check(name: &str, bytes: &[u8]) -> bool {
+    match (Module::decode_with(bytes, LENIENT), Module::decode_with_spans(bytes).0) {
+        (Ok(plain), Ok(spans)) => {
+            assert_eq!(plain.module, spans.module, "{name}: with spans");
+            assert_eq!(plain.irregularities, spans.irregularities, "{name}: with spans");
+        }
+        (Err(plain), Err(spans)) => assert_eq!(plain, spans, "{name}: with spans"),
+        (plain, spans) => panic!("{name}: {:?} without spans, {:?} with", plain.is_ok(), spans.is_ok()),
+    }
     let mut accepted = false;
     for options in [LENIENT, STRICT] {
         match (Module::decode_with(bytes, options), ModuleView::with_options(bytes, options)) {
@@ -109,7 +119,11 @@ fn every_truncation_gives_the_same_error() {
             let cut = &bytes[..len];
             let (tree, view) = (Module::decode(cut), mpy_codec::view::parse(cut));
             match (tree, view) {
-                (Err(tree), Err(view)) => assert_eq!(view, tree, "{name} cut to {len}"),
+                (Err(tree), Err(view)) => {
+                    assert_eq!(view, tree, "{name} cut to {len}");
+                    let spans = Module::decode_with_spans(cut).0.err();
+                    assert_eq!(spans.as_ref(), Some(&tree), "{name} cut to {len}, with spans");
+                }
                 _ => panic!("{name} cut to {len}: both must fail"),
             }
         }

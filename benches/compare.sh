@@ -11,6 +11,9 @@
 # Environment:
 #   ITERS_OURS=20       timed passes of our decoder (disassembly: ITERS_OURS / 10, at least 1)
 #   ITERS_UPSTREAM=1    timed passes of upstream's reader
+#   ROUNDS=3            rounds, each upstream's passes then ours; every figure and ratio is the
+#                       median of the rounds, shown with its range (this machine class is noisy:
+#                       one round can be off by a third)
 #   LIMIT=0             use only the first LIMIT corpus files (0: all)
 #   STATE=per-file      upstream's global state: per-file (reset per file) or shared (one
 #                       mpy-tool invocation over all files; slower, see upstream_reader.py)
@@ -28,6 +31,7 @@ iters_disasm=$(( iters_ours / 10 > 0 ? iters_ours / 10 : 1 ))
 iters_upstream="${ITERS_UPSTREAM:-1}"
 limit="${LIMIT:-0}"
 state="${STATE:-per-file}"
+rounds="${ROUNDS:-3}"
 
 echo "==> upstream tools (tests/upstream/setup.sh)" >&2
 bash tests/upstream/setup.sh >&2
@@ -52,18 +56,22 @@ else
     cp "$work/all.txt" "$work/list.txt"
 fi
 
-echo "==> upstream: mpy-tool.py read_mpy (and -d) in one process, $iters_upstream pass(es)" >&2
-PYTHONINTMAXSTRDIGITS=0 "$python" benches/upstream_reader.py --list "$work/list.txt" \
-    --accepted "$work/accepted.txt" --iters "$iters_upstream" --state "$state" | tee "$work/results.txt"
+for round in $(seq "$rounds"); do
+    echo "==> round $round of $rounds: upstream's mpy-tool.py read_mpy (and -d) in one process," \
+        "$iters_upstream pass(es)" >&2
+    PYTHONINTMAXSTRDIGITS=0 "$python" benches/upstream_reader.py --list "$work/list.txt" \
+        --accepted "$work/accepted.txt" --iters "$iters_upstream" --state "$state" \
+        | sed "s/^/round=$round /" | tee -a "$work/results.txt" >&2
 
-echo "==> ours on the same files" >&2
-"$bin" time decode "$iters_ours" "$work/accepted.txt" | tee -a "$work/results.txt"
-"$bin" time functions "$iters_disasm" "$work/accepted.txt" | tee -a "$work/results.txt"
-"$bin" time verify "$iters_disasm" "$work/accepted.txt" | tee -a "$work/results.txt"
-"$bin" time disasm "$iters_disasm" "$work/accepted.txt" | tee -a "$work/results.txt"
+    echo "==> round $round of $rounds: ours on the same files" >&2
+    for op in "decode $iters_ours" "functions $iters_disasm" "verify $iters_disasm" "disasm $iters_disasm"; do
+        # shellcheck disable=SC2086 # $op is the operation and its pass count
+        "$bin" time $op "$work/accepted.txt" | sed "s/^/round=$round /" | tee -a "$work/results.txt" >&2
+    done
+done
 
 echo
-awk '
+awk -v rounds="$rounds" '
     function field(line, key,    n, parts, k, kv) {
         n = split(line, parts, " ")
         for (k = 1; k <= n; k++) {
@@ -72,25 +80,45 @@ awk '
         }
         return ""
     }
+    # The median of v[1..n] (sorted in place), and its range in lo/hi.
+    function median(v, n,    i, j, t) {
+        for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+        lo = v[1]; hi = v[n]
+        return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }
     {
+        r = field($0, "round")
+        sub(/^round=[0-9]+ /, "")
         split($0, head, ":")
         name = head[1]
-        wall[name] = field($0, "MB/s")
-        cpu[name] = field($0, "cpu_MB/s")
-        order[++n] = name
+        wall[name, r] = field($0, "MB/s")
+        cpu[name, r] = field($0, "cpu_MB/s")
+        if (!(name in seen)) { seen[name] = 1; order[++n] = name }
         if (name == "upstream read") { files = field($0, "files"); bytes = field($0, "bytes") }
     }
     END {
-        printf "%d files, %d bytes of .mpy (those upstream reads)\n\n", files, bytes
-        printf "%-30s %12s %12s\n", "", "MB/s (wall)", "MB/s (CPU)"
-        for (k = 1; k <= n; k++) printf "%-30s %12.3f %12.3f\n", order[k], wall[order[k]], cpu[order[k]]
+        printf "%d files, %d bytes of .mpy (those upstream reads); %d round(s), medians [ranges]\n\n", files, bytes, rounds
+        printf "%-22s %28s %28s\n", "", "MB/s (wall)", "MB/s (CPU)"
+        for (k = 1; k <= n; k++) {
+            name = order[k]
+            for (r = 1; r <= rounds; r++) { w[r] = wall[name, r]; c[r] = cpu[name, r] }
+            mw = median(w, rounds); wr = sprintf("[%.3f-%.3f]", lo, hi)
+            mc = median(c, rounds); cr = sprintf("[%.3f-%.3f]", lo, hi)
+            printf "%-22s %10.3f %17s %10.3f %17s\n", name, mw, wr, mc, cr
+        }
         printf "\n"
         ratio("ours decode", "upstream read")
         ratio("ours disasm", "upstream read+disasm")
         ratio("ours verify", "upstream read")
     }
-    function ratio(a, b) {
-        if (wall[a] == "" || wall[b] == "" || wall[b] == 0 || cpu[b] == 0) return
-        printf "%-22s / %-22s  %9.1fx (wall)  %9.1fx (CPU)\n", a, b, wall[a] / wall[b], cpu[a] / cpu[b]
+    # The ratio in each round (ours and upstream from the same round), then their median and range.
+    function ratio(a, b,    r, w, c, mw, wr, mc) {
+        for (r = 1; r <= rounds; r++) {
+            if (wall[b, r] == 0 || cpu[b, r] == 0 || wall[a, r] == "") return
+            w[r] = wall[a, r] / wall[b, r]; c[r] = cpu[a, r] / cpu[b, r]
+        }
+        mw = median(w, rounds); wr = sprintf("[%.1f-%.1f]", lo, hi)
+        mc = median(c, rounds)
+        printf "%-11s / %-20s %8.1fx %15s (wall) %8.1fx [%.1f-%.1f] (CPU)\n", a, b, mw, wr, mc, lo, hi
     }
 ' "$work/results.txt"

@@ -7,8 +7,9 @@
 //! * the encoding is canonical, no longer than the input, decodes strictly to the same model, and
 //!   encodes to itself again;
 //! * the read-only views (dump, paths, Display) never panic;
-//! * `decode_with_spans` agrees with lenient decoding, and its spans are in file order without
-//!   overlap; on success they tile the input from 0 up to any trailing bytes.
+//! * `decode_with_spans` (which reads every qstr and object with the general decoders, where
+//!   plain decoding takes a short path for the canonical ones) agrees with lenient decoding, and
+//!   its spans are in file order without overlap; on success they tile the input from 0 up to any trailing bytes.
 //!
 //! Shared by `fuzz/fuzz_targets/decode.rs` and `tests/fuzz_replay.rs`.
 

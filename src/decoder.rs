@@ -30,6 +30,12 @@ pub struct FieldSpan {
     pub what: &'static str,
 }
 
+/// The first `len` bytes of `i` and the rest, if it has that many.
+#[inline]
+pub(crate) fn split(i: &[u8], len: u64) -> Option<(&[u8], &[u8])> {
+    usize::try_from(len).ok().and_then(|n| i.split_at_checked(n))
+}
+
 pub(crate) struct Decoder<'a> {
     whole: &'a [u8],
     options: DecodeOptions,
@@ -136,8 +142,9 @@ impl<'a> Decoder<'a> {
     /// Like [`Decoder::list`], for entries most of which `plain` reads on its own: their common,
     /// canonical shapes, which have nothing to record. `f` reads the others (with the entry's
     /// segment on the path, for what it reports), and every entry when spans are recorded. `plain`
-    /// must read exactly what `f` would read from the entries it accepts (the view, which reads
-    /// every entry with `f`, is checked against the tree to hold this).
+    /// must read exactly what `f` would read from the entries it accepts: `tests/view.rs` and the
+    /// `decode` fuzz target hold the tree to the view and to [`crate::Module::decode_with_spans`],
+    /// which read every entry with `f`.
     #[inline]
     pub(crate) fn list_plain<T>(
         &mut self,
@@ -236,29 +243,28 @@ impl<'a> Decoder<'a> {
     #[inline]
     pub(crate) fn bytes(&mut self, i: &'a [u8], len: u64, what: &'static str) -> DResult<'a, &'a [u8]> {
         let too_long = || self.error(i, ErrorKind::LengthExceedsInput { what, len, left: i.len() });
-        let Some((taken, rest)) = usize::try_from(len).ok().and_then(|n| i.split_at_checked(n)) else {
+        let Some((taken, rest)) = split(i, len) else {
             return Err(too_long());
         };
         self.span(i, rest, what);
         Ok((rest, taken))
     }
 
-    /// `len` bytes that are a field of their own: `field` is on the path while they are read.
+    /// `len` bytes that are a field of their own, named `field` (on the path while they are read).
     #[inline]
     pub(crate) fn field_bytes(
         &mut self,
         i: &'a [u8],
         len: u64,
-        what: &'static str,
         field: &'static str,
     ) -> DResult<'a, &'a [u8]> {
         // Without spans, the path matters only for an error.
         if self.spans.is_none()
-            && let Some((taken, rest)) = usize::try_from(len).ok().and_then(|n| i.split_at_checked(n))
+            && let Some((taken, rest)) = split(i, len)
         {
             return Ok((rest, taken));
         }
-        self.within(Segment::Field(field), |d| d.bytes(i, len, what))
+        self.within(Segment::Field(field), |d| d.bytes(i, len, field))
     }
 
     /// A count of entries that each take at least one byte: refused when larger than the bytes

@@ -8,7 +8,7 @@ use std::fmt;
 
 use num_bigint::BigInt;
 
-use crate::decoder::{DResult, Decoder};
+use crate::decoder::{DResult, Decoder, split};
 use crate::error::{EncodeError, ErrorKind, Segment};
 use crate::limits::MAX_TUPLE_DEPTH;
 use crate::varuint;
@@ -146,7 +146,7 @@ impl<'a> Object<'a> {
         let (&tag, i) = i.split_first()?;
         let data = |i: &'a [u8]| -> Option<(&'a [u8], Cow<'a, [u8]>)> {
             let (i, len) = varuint::short(i)?;
-            let (data, rest) = i.split_at_checked(usize::try_from(len).ok()?)?;
+            let (data, rest) = split(i, len)?;
             Some((rest, Cow::Borrowed(data)))
         };
         let terminated = |(rest, data): (&'a [u8], Cow<'a, [u8]>)| match rest.split_first() {

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::decoder::{DResult, Decoder};
+use crate::decoder::{DResult, Decoder, split};
 use crate::error::{EncodeError, Segment};
 use crate::varuint;
 
@@ -91,7 +91,7 @@ impl<'a> Qstr<'a> {
         if v & 1 == 1 {
             return Some((i, Qstr::Static(v >> 1)));
         }
-        let (text, rest) = i.split_at_checked(usize::try_from(v >> 1).ok()?)?;
+        let (text, rest) = split(i, v >> 1)?;
         match rest.split_first() {
             Some((0, rest)) => Some((rest, Qstr::Dynamic(Cow::Borrowed(text)))),
             _ => None,

@@ -185,7 +185,7 @@ impl<'a> RawCode<'a> {
             return Err(d.error(i, ErrorKind::TooDeep { what: "raw code", limit: MAX_RAW_CODE_DEPTH }));
         }
         let (i, kind_len) = d.varuint(i, "kind_len")?;
-        let (i, fun_data) = d.field_bytes(i, kind_len >> 3, "fun_data", "fun_data")?;
+        let (i, fun_data) = d.field_bytes(i, kind_len >> 3, "fun_data")?;
         let has_children = kind_len & 4 != 0;
 
         // Native fields, by kind.
@@ -213,7 +213,7 @@ impl<'a> RawCode<'a> {
                 };
                 let (i, rodata) = match rodata_size {
                     Some(n) => {
-                        let (i, r) = d.field_bytes(i, n, "rodata", "rodata")?;
+                        let (i, r) = d.field_bytes(i, n, "rodata")?;
                         (i, Some(Cow::Borrowed(r)))
                     }
                     None => (i, None),

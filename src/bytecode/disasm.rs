@@ -261,15 +261,8 @@ pub struct Listing {
 impl Listing {
     /// Appends the listing's text (its `Display`) to `out`, every line starting with `indent`.
     pub fn push_text(&self, indent: &str, out: &mut String) {
-        push_head(
-            out,
-            indent,
-            &self.simple_name,
-            &self.signature,
-            &self.arg_names,
-            &self.cells,
-            &self.line_info,
-        );
+        push_prelude_lines(out, indent, &self.simple_name, &self.signature, &self.arg_names, &self.cells);
+        push_table_head(out, indent, &self.line_info);
         for ins in &self.instructions {
             ins.push_row(out, indent);
         }
@@ -413,7 +406,8 @@ impl<'f> Lister<'f> {
         let p = &self.function.prelude;
         let args: Vec<Name<'_>> = p.arg_names.iter().map(|a| Name::qstr(a.value, resolver)).collect();
         let simple_name = Name::qstr(p.simple_name.value, resolver);
-        push_head(out, indent, &simple_name, &p.signature, &args, &p.cells, &self.line_info);
+        push_prelude_lines(out, indent, &simple_name, &p.signature, &args, &p.cells);
+        push_table_head(out, indent, &self.line_info);
         for ins in self.instructions(resolver) {
             ins.push_row(out, indent);
         }
@@ -587,17 +581,8 @@ fn push_prelude_lines(
     }
 }
 
-/// The lines above the instruction rows: the prelude's, the line table, the column heads.
-fn push_head(
-    out: &mut String,
-    indent: &str,
-    simple_name: &Name<'_>,
-    sig: &Signature,
-    args: &[Name<'_>],
-    cells: &[u8],
-    line_info: &[u8],
-) {
-    push_prelude_lines(out, indent, simple_name, sig, args, cells);
+/// The lines between the prelude's and the instruction rows: the line table, the column heads.
+fn push_table_head(out: &mut String, indent: &str, line_info: &[u8]) {
     out.push_str(indent);
     out.push_str("  line info: ");
     push_hex(out, line_info);

@@ -21,7 +21,7 @@
 //! codec corpus-list                 # build the corpus if needed, print its paths
 //! codec time OP ITERS LIST          # run OP over the files named in LIST (one per line) ITERS
 //!                                   # times; OP: decode, instructions, functions, verify,
-//!                                   # disasm
+//!                                   # disasm, verify-all-cores (verify spread over every core)
 //! codec peak FILE [--read-only|--view]  # read FILE and decode it once (for /usr/bin/time -v);
 //!                                   # --view: check it with the lazy view instead of the tree
 //! codec hostile DIR BYTES           # write hostile files of about BYTES bytes into DIR
@@ -39,8 +39,9 @@ use criterion::{Criterion, Throughput};
 use mpy_codec::Module;
 use mpy_codec::verify::Verifier;
 
+use rayon::prelude::*;
 use support::Corpus;
-use support::cpu_time::{CpuTime, thread_cpu_time};
+use support::cpu_time::{CpuTime, process_cpu_time, thread_cpu_time};
 use support::layers::{self, Sink};
 
 fn main() -> ExitCode {
@@ -66,9 +67,9 @@ fn main() -> ExitCode {
             eprintln!("bench corpus: {}", corpus.description);
             if std::env::var("MPY_BENCH_CLOCK").is_ok_and(|v| v == "cpu") {
                 eprintln!("bench clock: thread CPU time (MPY_BENCH_CLOCK=cpu)");
-                run(configure(Criterion::default().with_measurement(CpuTime::new())), &corpus);
+                run(configure(Criterion::default().with_measurement(CpuTime::new())), &corpus, false);
             } else {
-                run(configure(Criterion::default()), &corpus);
+                run(configure(Criterion::default()), &corpus, true);
             }
             ExitCode::SUCCESS
         }
@@ -82,12 +83,14 @@ fn configure<M: Measurement>(c: Criterion<M>) -> Criterion<M> {
         .configure_from_args()
 }
 
-fn run<M: Measurement>(mut c: Criterion<M>, corpus: &Corpus) {
-    benches(&mut c, corpus);
+/// `wall_clock`: whether `c` measures wall time (the benchmarks spread over several cores run only
+/// then: one thread's CPU clock would see one worker).
+fn run<M: Measurement>(mut c: Criterion<M>, corpus: &Corpus, wall_clock: bool) {
+    benches(&mut c, corpus, wall_clock);
     c.final_summary();
 }
 
-fn benches<M: Measurement>(c: &mut Criterion<M>, corpus: &Corpus) {
+fn benches<M: Measurement>(c: &mut Criterion<M>, corpus: &Corpus, wall_clock: bool) {
     let files: Vec<&[u8]> = corpus.files.iter().map(|f| f.bytes.as_slice()).collect();
     let mut g = c.benchmark_group("corpus");
     g.throughput(Throughput::BytesDecimal(corpus.total_bytes()));
@@ -175,13 +178,17 @@ fn benches<M: Measurement>(c: &mut Criterion<M>, corpus: &Corpus) {
     });
     let mut verifier = Verifier::new();
     g.bench_function("decode+verify", |b| {
-        b.iter(|| {
-            files.iter().map(|f| layers::verify(&mut verifier, &mpy_codec::decode(f).unwrap())).sum::<usize>()
-        })
+        b.iter(|| files.iter().map(|f| decode_verify(&mut verifier, f)).sum::<usize>())
     });
     g.bench_function("verify", |b| {
         b.iter(|| modules.iter().map(|m| layers::verify(&mut verifier, m)).sum::<usize>())
     });
+    // The same over every core, as `mpy verify` runs a batch of files.
+    if wall_clock {
+        g.bench_function("decode+verify/all-cores", |b| {
+            b.iter(|| files.par_iter().map_init(Verifier::new, |v, f| decode_verify(v, f)).sum::<usize>())
+        });
+    }
     g.bench_function("decode+disasm", |b| {
         b.iter(|| {
             for f in &files {
@@ -190,6 +197,10 @@ fn benches<M: Measurement>(c: &mut Criterion<M>, corpus: &Corpus) {
         })
     });
     g.finish();
+}
+
+fn decode_verify(verifier: &mut Verifier, file: &[u8]) -> usize {
+    layers::verify(verifier, &mpy_codec::decode(file).unwrap())
 }
 
 /// Prints the corpus paths, one per line (building the corpus first when the tools are there).
@@ -228,7 +239,10 @@ fn time(args: &[String]) -> Result<(), String> {
         "disasm" => time_op(op, iters, &files, |b| {
             decode(b).and_then(|m| layers::disassemble(&m, &mut Sink).map_err(|e| e.to_string()))
         }),
-        _ => Err(format!("unknown OP {op} (decode, instructions, functions, verify, disasm)")),
+        "verify-all-cores" => time_all_cores(op, iters, &files),
+        _ => Err(format!(
+            "unknown OP {op} (decode, instructions, functions, verify, disasm, verify-all-cores)"
+        )),
     }
 }
 
@@ -259,6 +273,38 @@ fn time_op<T>(
         "ours {name}: files={} bytes={bytes} iters={iters} seconds={secs:.6} cpu_seconds={cpu:.6} \
          MB/s={:.3} cpu_MB/s={:.3}",
         files.len(),
+        total / secs / 1e6,
+        total / cpu / 1e6
+    );
+    Ok(())
+}
+
+/// `verify` over every core, as `mpy verify` runs a batch of files: each pass spreads the files
+/// over rayon's workers, one [`Verifier`] per worker. Prints the line [`time_op`] prints, with
+/// `threads=N`; its CPU time is the whole process's (every worker), so `cpu_MB/s` is per core.
+fn time_all_cores(name: &str, iters: u32, files: &[(String, Vec<u8>)]) -> Result<(), String> {
+    let bytes: usize = files.iter().map(|(_, b)| b.len()).sum();
+    let pass = || -> Result<usize, String> {
+        files
+            .par_iter()
+            .map_init(Verifier::new, |v, (path, b)| {
+                decode(b).map(|m| layers::verify(v, &m)).map_err(|e| format!("{path}: {e}"))
+            })
+            .sum()
+    };
+    pass()?;
+    let (start, cpu_start) = (Instant::now(), process_cpu_time());
+    for _ in 0..iters {
+        black_box(pass()?);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let cpu = (process_cpu_time() - cpu_start).as_secs_f64();
+    let total = bytes as f64 * f64::from(iters);
+    println!(
+        "ours {name}: files={} bytes={bytes} iters={iters} threads={} seconds={secs:.6} \
+         cpu_seconds={cpu:.6} MB/s={:.3} cpu_MB/s={:.3}",
+        files.len(),
+        rayon::current_num_threads(),
         total / secs / 1e6,
         total / cpu / 1e6
     );

@@ -20,7 +20,9 @@
 #   MPY_BENCH_CORPUS    see benches/support/mod.rs
 #
 # Figures are wall-clock and on-CPU (process time for Python, thread CPU time for ours); on a
-# loaded machine the CPU figures are the steadier ones.
+# loaded machine the CPU figures are the steadier ones. Every pass of ours runs on one core but
+# `verify-all-cores`, which spreads the files over every core as `mpy verify` does with a batch: its
+# wall figure is the batch's, its CPU figure per core (the CPU time of all its threads).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -64,7 +66,8 @@ for round in $(seq "$rounds"); do
         | sed "s/^/round=$round /" | tee -a "$work/results.txt" >&2
 
     echo "==> round $round of $rounds: ours on the same files" >&2
-    for op in "decode $iters_ours" "functions $iters_disasm" "verify $iters_disasm" "disasm $iters_disasm"; do
+    for op in "decode $iters_ours" "functions $iters_disasm" "verify $iters_disasm" \
+        "verify-all-cores $iters_disasm" "disasm $iters_disasm"; do
         # shellcheck disable=SC2086 # $op is the operation and its pass count
         "$bin" time $op "$work/accepted.txt" | sed "s/^/round=$round /" | tee -a "$work/results.txt" >&2
     done

@@ -13,6 +13,8 @@ struct Timespec {
 }
 
 #[cfg(target_os = "linux")]
+const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
+#[cfg(target_os = "linux")]
 const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
 
 #[cfg(target_os = "linux")]
@@ -23,13 +25,31 @@ unsafe extern "C" {
 /// On-CPU time of the calling thread since it started (wall time where that clock is missing).
 pub fn thread_cpu_time() -> Duration {
     #[cfg(target_os = "linux")]
-    {
-        let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: `ts` is a valid, exclusively borrowed timespec; the clock id is Linux's.
-        if unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0 {
-            return Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
-        }
+    return cpu_clock(CLOCK_THREAD_CPUTIME_ID);
+    #[cfg(not(target_os = "linux"))]
+    return since_first_call();
+}
+
+/// On-CPU time of every thread of this process since it started (wall time where that clock is
+/// missing): for work spread over several cores.
+pub fn process_cpu_time() -> Duration {
+    #[cfg(target_os = "linux")]
+    return cpu_clock(CLOCK_PROCESS_CPUTIME_ID);
+    #[cfg(not(target_os = "linux"))]
+    return since_first_call();
+}
+
+#[cfg(target_os = "linux")]
+fn cpu_clock(clock: i32) -> Duration {
+    let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, exclusively borrowed timespec; the clock ids are Linux's.
+    if unsafe { clock_gettime(clock, &mut ts) } == 0 {
+        return Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
     }
+    since_first_call()
+}
+
+fn since_first_call() -> Duration {
     static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     START.get_or_init(Instant::now).elapsed()
 }

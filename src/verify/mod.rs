@@ -135,10 +135,18 @@ pub fn verify(module: &Module<'_>) -> Vec<Finding> {
 /// Each bytecode function is first read by a one-pass proof that it is clean, which is enough for
 /// compiler output; only a function it cannot prove clean goes through the exhaustive passes that
 /// find and explain every problem. Either way the findings are those of the exhaustive passes.
+///
+/// A `Verifier` is `Send`: to verify a batch of files on every core, give each thread its own (as
+/// `mpy verify` does).
 #[derive(Default)]
 pub struct Verifier {
     scratch: function::Scratch,
 }
+
+const _: () = {
+    const fn send<T: Send>() {}
+    send::<Verifier>()
+};
 
 impl Verifier {
     /// A verifier with empty buffers.

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use mpy_codec::Module;
+use mpy_codec::verify::Verifier;
 use serde_json::json;
 
 use crate::input;
@@ -19,10 +20,11 @@ pub struct Args {
 
 pub fn run(args: &Args) -> bool {
     let (mut passed, mut failed) = (0usize, 0usize);
-    let results = crate::batch::map(&args.files, |path| {
+    // One verifier per worker: its buffers serve every file the worker takes.
+    let results = crate::batch::map_init(&args.files, Verifier::new, |verifier, path| {
         input::read(path).and_then(|inp| {
             let module = Module::decode(&inp.bytes).map_err(|e| format!("{}: {e}", inp.name))?;
-            Ok((inp.name, mpy_codec::verify::verify(&module)))
+            Ok((inp.name, verifier.verify(&module)))
         })
     });
     for result in results {

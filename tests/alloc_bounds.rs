@@ -1,39 +1,20 @@
 //! Memory stays proportional to the input for every shape of hostile file: a counting allocator
 //! measures the peak while decoding inputs built to maximise model size per input byte.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-struct Counting;
+use counting_alloc::peak_during;
 
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
 /// One measurement at a time (the test harness runs tests on several threads).
 static SERIAL: Mutex<()> = Mutex::new(());
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(now, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
 
 /// Peak bytes allocated while decoding `input` (beyond what was allocated before).
 fn peak_while_decoding(input: &[u8]) -> (usize, bool) {
     let _guard = SERIAL.lock().unwrap();
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let ok = mpy_codec::Module::decode(input).is_ok();
-    (PEAK.load(Ordering::Relaxed) - base, ok)
+    peak_during(|| mpy_codec::Module::decode(input).is_ok())
 }
 
 /// The model may cost at most this many bytes per input byte (a minimal raw code is one byte and

@@ -1,16 +1,11 @@
 //! `mpy dis`: disassemble every function of each file.
 
-use std::path::PathBuf;
-
-use mpy_codec::Module;
-
 use crate::input;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// .mpy files (`-` for standard input).
-    #[arg(required = true)]
-    files: Vec<PathBuf>,
+    #[command(flatten)]
+    input: input::Files,
     /// One JSON document per file, one per line (the form is documented in the README).
     #[arg(long)]
     json: bool,
@@ -18,17 +13,16 @@ pub struct Args {
 
 pub fn run(args: &Args) -> bool {
     let mut ok = true;
-    let results = crate::batch::map(&args.files, |path| {
-        input::read(path).and_then(|inp| {
-            let module = Module::decode(&inp.bytes).map_err(|e| format!("{}: {e}", inp.name))?;
+    let results = crate::batch::map(&args.input.files, |path| {
+        input::with_module(path, |name, module| {
             if args.json {
-                let mut v = mpy_codec::dis::to_json(&mpy_codec::dis::disassemble(&module));
-                v["file"] = serde_json::Value::String(inp.name.clone());
+                let mut v = mpy_codec::dis::to_json(&mpy_codec::dis::disassemble(module));
+                v["file"] = serde_json::Value::String(name.to_owned());
                 return Ok(format!("{v}\n"));
             }
-            let several = args.files.len() > 1;
-            let mut text = if several { format!("{}:\n", inp.name) } else { String::new() };
-            mpy_codec::dis::write_text(&module, &mut text).map_err(|e| format!("{}: {e}", inp.name))?;
+            let several = args.input.files.len() > 1;
+            let mut text = if several { format!("{name}:\n") } else { String::new() };
+            mpy_codec::dis::write_text(module, &mut text).map_err(|e| format!("{name}: {e}"))?;
             if several {
                 text.push('\n');
             }

@@ -2,7 +2,6 @@
 //! decoded tree.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 
 use mpy_codec::dump::{AnnotatedLine, Part};
 use mpy_codec::{DecodeOptions, Module};
@@ -18,9 +17,8 @@ pub enum Color {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// .mpy files (`-` for standard input).
-    #[arg(required = true)]
-    files: Vec<PathBuf>,
+    #[command(flatten)]
+    input: input::Files,
     /// Show the decoded tree instead of the annotated bytes.
     #[arg(long)]
     tree: bool,
@@ -40,7 +38,7 @@ pub fn run(args: &Args) -> bool {
         Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     let mut ok = true;
-    for path in &args.files {
+    for path in &args.input.files {
         let inp = match input::read(path) {
             Ok(inp) => inp,
             Err(message) => {
@@ -49,7 +47,7 @@ pub fn run(args: &Args) -> bool {
                 continue;
             }
         };
-        if args.files.len() > 1 {
+        if args.input.files.len() > 1 {
             outln!("{}:", inp.name);
         }
         if args.tree {

@@ -1,7 +1,5 @@
 //! `mpy info`: one line per file (or one JSON object per line with `--json`).
 
-use std::path::PathBuf;
-
 use mpy_codec::header::Target;
 use mpy_codec::{Module, json};
 use serde_json::json;
@@ -10,9 +8,8 @@ use crate::input;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// .mpy files (`-` for standard input).
-    #[arg(required = true)]
-    files: Vec<PathBuf>,
+    #[command(flatten)]
+    input: input::Files,
     /// Say whether each file loads on VERSION[:ARCH] (e.g. `1.22:armv7emsp`), and the loader's
     /// reason if not. Exit status 1 when one does not.
     #[arg(long, value_name = "VERSION[:ARCH]")]
@@ -24,11 +21,8 @@ pub struct Args {
 
 pub fn run(args: &Args) -> bool {
     let mut ok = true;
-    let results = crate::batch::map(&args.files, |path| {
-        input::read(path).and_then(|inp| {
-            let module = Module::decode(&inp.bytes).map_err(|e| format!("{}: {e}", inp.name))?;
-            Ok(describe(&inp.name, &module, args))
-        })
+    let results = crate::batch::map(&args.input.files, |path| {
+        input::with_module(path, |name, module| Ok(describe(name, module, args)))
     });
     for result in results {
         match result {

@@ -8,9 +8,8 @@ use crate::input;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// .mpy files (`-` for standard input).
-    #[arg(required = true)]
-    files: Vec<PathBuf>,
+    #[command(flatten)]
+    input: input::Files,
     /// One JSON object per file (`file`, `status`: identical/differs/failed, `detail`), then a
     /// summary object.
     #[arg(long)]
@@ -58,9 +57,9 @@ fn check(path: &PathBuf) -> Outcome {
 
 pub fn run(args: &Args) -> bool {
     let (mut identical, mut differ, mut failed) = (0, 0, 0);
-    let outcomes = crate::batch::map(&args.files, check);
+    let outcomes = crate::batch::map(&args.input.files, check);
     if args.json {
-        for (path, outcome) in args.files.iter().zip(&outcomes) {
+        for (path, outcome) in args.input.files.iter().zip(&outcomes) {
             let (status, detail) = match outcome {
                 Outcome::Identical => ("identical", None),
                 Outcome::Differs(d) => ("differs", Some(d.as_str())),
@@ -89,7 +88,7 @@ pub fn run(args: &Args) -> bool {
             }
         }
     }
-    let n = args.files.len();
+    let n = args.input.files.len();
     if args.json {
         outln!(
             "{}",

@@ -11,9 +11,8 @@ use crate::input;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// .mpy files (`-` for standard input).
-    #[arg(required = true)]
-    files: Vec<PathBuf>,
+    #[command(flatten)]
+    input: input::Files,
     /// Write the stripped file here (`-` for standard output). With several inputs, an existing
     /// directory: each output is named as its input. Without -o, --in-place or --dry-run, a single
     /// input is written to standard output.
@@ -52,7 +51,7 @@ pub fn run(args: &Args) -> bool {
         keep_lines: args.keep_lines,
         source_name: args.source_name.as_ref().map(|s| s.as_bytes().to_vec()),
     };
-    let results = crate::batch::map(&args.files, |path| one(path, &dest, &options));
+    let results = crate::batch::map(&args.input.files, |path| one(path, &dest, &options));
     let (mut before, mut after, mut failed) = (0, 0, 0);
     for result in results {
         match result {
@@ -73,11 +72,11 @@ pub fn run(args: &Args) -> bool {
             }
         }
     }
-    if args.files.len() > 1 {
+    if args.input.files.len() > 1 {
         let failed = if failed > 0 { format!(", {failed} failed") } else { String::new() };
         outln!(
             "{} files: {before} -> {after} bytes ({:+}){failed}",
-            args.files.len(),
+            args.input.files.len(),
             after as i64 - before as i64
         );
     }
@@ -105,8 +104,8 @@ fn one(path: &PathBuf, dest: &Dest, options: &StripOptions) -> Result<Saved, Str
 
 /// Where the outputs go; a usage error (exit status 2) when the options cannot work.
 fn destination(args: &Args) -> Dest {
-    let several = args.files.len() > 1;
-    let stdin = args.files.iter().any(|f| f.as_os_str() == "-");
+    let several = args.input.files.len() > 1;
+    let stdin = args.input.files.iter().any(|f| f.as_os_str() == "-");
     if args.dry_run {
         return Dest::Nowhere;
     }
@@ -125,7 +124,7 @@ fn destination(args: &Args) -> Dest {
                 usage("-o DIRECTORY names each output after its input, and standard input has no name");
             }
             let mut seen = HashSet::new();
-            for f in &args.files {
+            for f in &args.input.files {
                 let name = f.file_name().unwrap_or(f.as_os_str());
                 if !seen.insert(name) {
                     usage(&format!(

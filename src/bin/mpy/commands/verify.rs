@@ -1,8 +1,5 @@
 //! `mpy verify`: prove files safe to load, or list every finding.
 
-use std::path::PathBuf;
-
-use mpy_codec::Module;
 use mpy_codec::verify::Verifier;
 use serde_json::json;
 
@@ -10,9 +7,8 @@ use crate::input;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// .mpy files (`-` for standard input).
-    #[arg(required = true)]
-    files: Vec<PathBuf>,
+    #[command(flatten)]
+    input: input::Files,
     /// One JSON object per file, one per line.
     #[arg(long)]
     json: bool,
@@ -21,11 +17,8 @@ pub struct Args {
 pub fn run(args: &Args) -> bool {
     let (mut passed, mut failed) = (0usize, 0usize);
     // One verifier per worker: its buffers serve every file the worker takes.
-    let results = crate::batch::map_init(&args.files, Verifier::new, |verifier, path| {
-        input::read(path).and_then(|inp| {
-            let module = Module::decode(&inp.bytes).map_err(|e| format!("{}: {e}", inp.name))?;
-            Ok((inp.name, verifier.verify(&module)))
-        })
+    let results = crate::batch::map_init(&args.input.files, Verifier::new, |verifier, path| {
+        input::with_module(path, |name, module| Ok((name.to_owned(), verifier.verify(module))))
     });
     for result in results {
         match result {
@@ -62,8 +55,8 @@ pub fn run(args: &Args) -> bool {
             }
         }
     }
-    if !args.json && args.files.len() > 1 {
-        outln!("{} files: {passed} passed, {failed} failed", args.files.len());
+    if !args.json && args.input.files.len() > 1 {
+        outln!("{} files: {passed} passed, {failed} failed", args.input.files.len());
     }
     failed == 0
 }

@@ -75,6 +75,7 @@ fn each_check_rejects_its_malformed_file() {
         ("constant index out of range", with_prelude(P, &[0x23, 0x05, 0x63]), Check::ConstIndex),
         ("child index out of range", with_prelude(P, &[0x32, 0x00, 0x63]), Check::ChildIndex),
         ("local at n_state", with_prelude(P, &[0xb5, 0x63]), Check::LocalIndex),
+        ("yield outside a generator", with_prelude(P, &[0x51, 0x67, 0x63]), Check::Generator),
         ("jump past the end", with_prelude(P, &[0x42, 0x7f, 0x51, 0x63]), Check::JumpTarget),
         ("jump into an operand", with_prelude(P, &[0x42, 0x41, 0x11, 0x01, 0x63]), Check::JumpTarget),
         ("execution runs off the end", with_prelude(P, &[0x51, 0x59]), Check::FallsOffEnd),

@@ -166,6 +166,8 @@ pub(super) struct Bounds {
     pub(super) n_obj: u64,
     pub(super) n_children: u64,
     pub(super) n_state: u64,
+    /// Whether the function has the generator scope flag (may yield).
+    pub(super) generator: bool,
 }
 
 impl Bounds {
@@ -175,6 +177,7 @@ impl Bounds {
             n_obj: module.objects.len() as u64,
             n_children: rc.children.len() as u64,
             n_state: u64::from(view.prelude.signature.n_state),
+            generator: view.prelude.signature.scope_flags.contains(ScopeFlags::GENERATOR),
         }
     }
 }
@@ -209,6 +212,14 @@ pub(super) fn check_operands(op: &Op, b: &Bounds, mut bad: impl FnMut(Check, fmt
     if let Some(i) = op.local_index().filter(|&i| i >= b.n_state) {
         bad(Check::LocalIndex, format_args!("{name} uses local {i}; n_state is {}", b.n_state));
     }
+    if yields(op.opcode.0) && !b.generator {
+        bad(Check::Generator, format_args!("{name} in a function that is not a generator"));
+    }
+}
+
+/// `YIELD_VALUE`, `YIELD_FROM`: only in a generator.
+pub(super) const fn yields(opcode: u8) -> bool {
+    opcode == Opcode::YIELD_VALUE.0 || opcode == Opcode::YIELD_FROM.0
 }
 
 /// The first pass: decodes every instruction in order, checks its operands, and fills

@@ -37,7 +37,7 @@ use crate::bytecode::{BytecodeView, Flow, Format, Op, Opcode, small_int};
 use crate::limits::{MAX_ONE_PASS_CODE, MAX_VERIFY_RESCANS, MAX_VERIFY_STATES as MAX_STATES};
 use crate::module::Module;
 
-use super::function::{Bounds, Scratch, check_operands};
+use super::function::{Bounds, Scratch, check_operands, yields};
 use super::stack::{
     BlockStacks, Ctx, Edge, Plain, PlainClass, State, Tag, forget, growth, moves_tags, plain_class, step,
 };
@@ -236,6 +236,9 @@ const INDEX_QSTR: u8 = 1;
 const INDEX_CONST: u8 = 2;
 const INDEX_CHILD: u8 = 3;
 const INDEX_LOCAL: u8 = 4;
+/// `YIELD_VALUE`, `YIELD_FROM`: no operand (0), below a limit of 1 in a generator and of 0
+/// elsewhere, so that the index check stops the loop where [`check_operands`] reports a yield.
+const INDEX_GENERATOR: u8 = 5;
 
 const NOT_RUN: Class =
     Class { read: READ_NOT, flags: 0, index: 0, imm: 0, pops: 0, pushes: 0, growth: 0, _pad: 0 };
@@ -300,6 +303,7 @@ const fn class(op: u8) -> Class {
             class.imm = n;
             INDEX_LOCAL
         }
+        _ if yields(op) => INDEX_GENERATOR,
         _ => INDEX_NOTHING,
     };
     class
@@ -883,7 +887,7 @@ fn run(
         bounds,
         code,
         base_exception,
-        limits: [u64::MAX, b.n_qstr, b.n_obj, b.n_children, b.n_state, 0, 0, 0],
+        limits: [u64::MAX, b.n_qstr, b.n_obj, b.n_children, b.n_state, u64::from(b.generator), 0, 0],
         room: ctx.room,
         names: if base_exception.is_empty() { 0 } else { UNLESS_BASE_EXCEPTION },
     };

@@ -43,6 +43,9 @@ pub enum Check {
     Prelude,
     /// An opcode the VM does not implement.
     Opcode,
+    /// `YIELD_VALUE` or `YIELD_FROM` in a function without the generator scope flag (the VM would
+    /// hand the caller a yield it does not expect).
+    Generator,
     /// A qstr-table index out of range.
     QstrIndex,
     /// A constant-table index out of range.
@@ -77,6 +80,7 @@ impl Check {
             Check::Decode => "decode",
             Check::Prelude => "prelude",
             Check::Opcode => "opcode",
+            Check::Generator => "generator",
             Check::QstrIndex => "qstr-index",
             Check::ConstIndex => "const-index",
             Check::ChildIndex => "child-index",

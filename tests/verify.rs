@@ -81,6 +81,11 @@ fn each_check_rejects_its_malformed_file() {
         ("execution runs off the end", with_prelude(P, &[0x51, 0x59]), Check::FallsOffEnd),
         ("stack underflow", with_prelude(P, &[0x59, 0x51, 0x63]), Check::StackUnderflow),
         (
+            "STORE_COMP into a slot below the stack",
+            with_prelude(P, &[0x80, 0x2f, 0x0c, 0x51, 0x63]),
+            Check::StackUnderflow,
+        ),
+        (
             "stack beyond n_state",
             with_prelude(P, &[0x51, 0x51, 0x51, 0x59, 0x59, 0x63]),
             Check::StackOverflow,

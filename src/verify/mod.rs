@@ -6,7 +6,13 @@
 //!
 //! [`verify`] returns every finding, each with its path, the byte offset inside that raw code's
 //! `fun_data` where it applies, the check that failed and what is wrong. An empty list means the
-//! file is safe to hand to a loader of its version.
+//! file passes every check above: the loader reads it safely, and the VM never finds its value
+//! stack too small or too empty nor its handler stack overrun.
+//!
+//! Not proven yet: the kind of value in each slot, which the VM also trusts (a NULL never used as
+//! an object, `*_DEREF` only on cells, `STORE_COMP`/`STORE_MAP` into the collection they expect,
+//! `FOR_ITER` on an iterator buffer). `tests/soundness.rs` runs verified mutants in the real
+//! MicroPython and lists the crashes these leave in `tests/soundness/known_gaps.txt`.
 //!
 //! The passes: `container` (header, qstrs, objects, native records, relocations); per bytecode
 //! function, `linear` (a one-pass proof that the function is clean, enough for compiler output),

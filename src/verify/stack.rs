@@ -129,6 +129,12 @@ pub(super) fn forget(tags: u128, pops: u64, pushes: u64) -> u128 {
     shl(shr(tags, pops.saturating_mul(4)), pushes.saturating_mul(4))
 }
 
+/// How many slots from the top `ins` reads, beyond those it pops: `STORE_COMP n` stores into the
+/// collection `n >> 2` slots below the top (the VM's `sp[-(n >> 2)]`), whatever it pops.
+fn reach(ins: &Op) -> u64 {
+    if ins.opcode == Opcode::STORE_COMP { (ins.arg >> 2).saturating_add(1) } else { 0 }
+}
+
 /// [`State::run_plain`] on the depth and tags of a state, with the effect's [`growth`]: the new
 /// depth and tags, or `None` when a rule is broken.
 #[inline(always)]
@@ -363,7 +369,9 @@ pub(super) const fn plain_class(op: u8) -> PlainClass {
             || op == Opcode::LOAD_CONST_NONE.0
             || op == Opcode::LOAD_CONST_FALSE.0
             || op == Opcode::LOAD_CONST_TRUE.0
-            || op == Opcode::WITH_CLEANUP.0 =>
+            || op == Opcode::WITH_CLEANUP.0
+            // Reads a slot below those it pops: [`reach`].
+            || op == Opcode::STORE_COMP.0 =>
         {
             PlainClass::Never
         }
@@ -645,6 +653,13 @@ pub(super) fn step(
     let delta = ins.stack_effect();
     if delta.pops > state.stack {
         bad(Check::StackUnderflow, format!("{name} pops {} with {} on the stack", delta.pops, state.stack));
+        return false;
+    }
+    if reach(ins) > state.stack {
+        bad(
+            Check::StackUnderflow,
+            format!("{name} reads the slot {} below the top with {} on the stack", ins.arg >> 2, state.stack),
+        );
         return false;
     }
     let after_depth = (state.stack - delta.pops).saturating_add(delta.pushes);

@@ -76,6 +76,28 @@ fn each_check_rejects_its_malformed_file() {
         ("child index out of range", with_prelude(P, &[0x32, 0x00, 0x63]), Check::ChildIndex),
         ("local at n_state", with_prelude(P, &[0xb5, 0x63]), Check::LocalIndex),
         ("yield outside a generator", with_prelude(P, &[0x51, 0x67, 0x63]), Check::Generator),
+        ("LOAD_DEREF of a local without a cell", with_prelude(P, &[0x25, 0x00, 0x63]), Check::Cell),
+        // 08 03 01 00: a prelude whose one cell is local 0.
+        (
+            "STORE_FAST over a cell",
+            with_prelude(&[0x08, 0x03, 0x01, 0x00], &[0x51, 0xc0, 0x51, 0x63]),
+            Check::Cell,
+        ),
+        (
+            "MAKE_CLOSURE capturing a value that is not a cell",
+            {
+                // LOAD_CONST_SMALL_INT 0; MAKE_CLOSURE child 0 with 1 cell; RETURN_VALUE
+                let mut m = with_prelude(P, &[0x80, 0x20, 0x00, 0x01, 0x63]);
+                // The child reads its first argument as a cell: LOAD_DEREF 0; RETURN_VALUE.
+                m.raw_code.children.push(RawCode {
+                    kind: Kind::Bytecode,
+                    fun_data: Cow::Owned(vec![0x08, 0x02, 0x01, 0x25, 0x00, 0x63]),
+                    children: vec![],
+                });
+                m
+            },
+            Check::Cell,
+        ),
         ("jump past the end", with_prelude(P, &[0x42, 0x7f, 0x51, 0x63]), Check::JumpTarget),
         ("jump into an operand", with_prelude(P, &[0x42, 0x41, 0x11, 0x01, 0x63]), Check::JumpTarget),
         ("execution runs off the end", with_prelude(P, &[0x51, 0x59]), Check::FallsOffEnd),

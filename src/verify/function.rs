@@ -11,6 +11,7 @@
 
 use std::fmt;
 
+use crate::bytecode::opcode::{FAST_MULTI_NUM, LOAD_FAST_MULTI, STORE_FAST_MULTI};
 use crate::bytecode::{
     BytecodeError, BytecodeView, Flow, Format, NativePrelude, Op, Opcode, OperandKind, PreludeView,
 };
@@ -92,10 +93,13 @@ impl Scratch {
     }
 }
 
+/// Checks one raw code. `closed` gives, when asked, the fewest cells its parent makes it with
+/// (the cells a closure receives as its first arguments; see [`closed_children`]).
 pub(super) fn check(
     module: &Module<'_>,
     path: &Path,
     rc: &RawCode<'_>,
+    closed: &mut dyn FnMut() -> u8,
     scratch: &mut Scratch,
     f: &mut Findings,
 ) {
@@ -124,22 +128,60 @@ pub(super) fn check(
     // Findings of this function start here; a decode error replaces them all.
     let first_finding = f.list.len();
     check_prelude(module, path, &view.prelude, true, f);
-    let ctx = Ctx::new(path, &view);
-    let bounds = Bounds::new(module, rc, &view);
+    // The function is read first as if made without cells, which is always a safe reading; if
+    // that does not prove it clean, with the cells its parent makes it with (`closed`). It passes
+    // if either does; otherwise the findings are those of the second (see `closed_children`).
+    let prelude_ok = f.list.len() == first_finding;
+    let cells = |closed: u8| {
+        let cells = Cells::new(view.prelude.cells, closed);
+        (Ctx::new(path, &view, cells), Bounds::new(module, rc, &view, cells))
+    };
+    let (ctx, bounds) = cells(0);
     // Most functions are proven clean in one pass; any other is checked again by the two passes
     // below, which find and explain every problem.
-    if !scratch.exhaustive
-        && f.list.len() == first_finding
-        && super::linear::proves_clean(module, &ctx, &bounds, &view, scratch)
-    {
+    if !scratch.exhaustive && prelude_ok {
+        if super::linear::proves_clean(module, &ctx, &bounds, &view, scratch) {
+            return;
+        }
+        let n = closed();
+        if n > 0 {
+            let (ctx, bounds) = cells(n);
+            if super::linear::proves_clean(module, &ctx, &bounds, &view, scratch) {
+                return;
+            }
+        }
+    }
+    let mark = f.list.len();
+    if !check_code(module, path, &ctx, &bounds, &view, scratch, first_finding, f) || f.list.len() == mark {
         return;
     }
-    let last = match check_instructions(path, &bounds, &view, scratch, f) {
+    let n = closed();
+    if n > 0 {
+        f.list.truncate(mark);
+        let (ctx, bounds) = cells(n);
+        check_code(module, path, &ctx, &bounds, &view, scratch, first_finding, f);
+    }
+}
+
+/// The two exhaustive passes over a function's code; false when it does not decode (that error
+/// then replaces every finding of the function from `first_finding` on).
+#[allow(clippy::too_many_arguments)]
+fn check_code(
+    module: &Module<'_>,
+    path: &Path,
+    ctx: &Ctx<'_>,
+    bounds: &Bounds,
+    view: &BytecodeView<'_>,
+    scratch: &mut Scratch,
+    first_finding: usize,
+    f: &mut Findings,
+) -> bool {
+    let last = match check_instructions(path, bounds, view, scratch, f) {
         Ok(last) => last,
         Err(e) => {
             f.list.truncate(first_finding);
             f.add(path, Some(e.offset), Check::Decode, e.to_string());
-            return;
+            return false;
         }
     };
     let code_start = view.code_start();
@@ -157,7 +199,8 @@ pub(super) fn check(
         }
         _ => {}
     }
-    super::stack::check(module, &ctx, &view, scratch, f);
+    super::stack::check(module, ctx, view, scratch, f);
+    true
 }
 
 /// The sizes of what an instruction's operands index into.
@@ -168,18 +211,84 @@ pub(super) struct Bounds {
     pub(super) n_state: u64,
     /// Whether the function has the generator scope flag (may yield).
     pub(super) generator: bool,
+    /// The locals that hold cells.
+    pub(super) cells: Cells,
 }
 
 impl Bounds {
-    pub(super) fn new(module: &Module<'_>, rc: &RawCode<'_>, view: &BytecodeView<'_>) -> Self {
+    pub(super) fn new(module: &Module<'_>, rc: &RawCode<'_>, view: &BytecodeView<'_>, cells: Cells) -> Self {
         Bounds {
             n_qstr: module.qstrs.len() as u64,
             n_obj: module.objects.len() as u64,
             n_children: rc.children.len() as u64,
             n_state: u64::from(view.prelude.signature.n_state),
             generator: view.prelude.signature.scope_flags.contains(ScopeFlags::GENERATOR),
+            cells,
         }
     }
+}
+
+/// The locals of a function that hold cells: those its prelude turns into cells on entry, and the
+/// first `closed` arguments, the cells a closure receives. (Both are below 256: a prelude names a
+/// cell in one byte, and `MAKE_CLOSURE` counts the cells it captures in one.)
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Cells([u64; 4]);
+
+impl Cells {
+    pub(super) fn new(prelude_cells: &[u8], closed: u8) -> Cells {
+        let mut cells = Cells::default();
+        for local in prelude_cells.iter().copied().chain(0..closed) {
+            cells.0[usize::from(local / 64)] |= 1 << (local % 64);
+        }
+        cells
+    }
+
+    pub(super) fn contains(self, local: u64) -> bool {
+        local < 256 && self.0[local as usize / 64] & (1 << (local % 64)) != 0
+    }
+
+    pub(super) fn is_empty(self) -> bool {
+        self == Cells::default()
+    }
+}
+
+/// For each child of `rc`, the fewest cells it is made with: the count `MAKE_CLOSURE*`
+/// gives, 0 for `MAKE_FUNCTION*` and for a child that is never made (it never runs). A native
+/// parent makes its children in machine code the verifier cannot follow: 255 (any argument may be
+/// a cell).
+///
+/// Fewer cells than a child is made with is always a safe answer (the checks then let no argument
+/// be read as a cell that might not be one, and the loads of the others push no [`Tag::Cell`]), and
+/// the one given when the parent's code does not decode (its finding is reported already) or has
+/// no `MAKE_CLOSURE*` opcode byte anywhere (the instructions are not read then).
+///
+/// [`Tag::Cell`]: super::stack::Tag::Cell
+pub(super) fn closed_children(rc: &RawCode<'_>) -> Vec<u8> {
+    if !matches!(rc.kind, Kind::Bytecode) {
+        return vec![u8::MAX; rc.children.len()];
+    }
+    let closures = [Opcode::MAKE_CLOSURE.0, Opcode::MAKE_CLOSURE_DEFARGS.0];
+    if !closures.iter().any(|b| rc.fun_data.contains(b)) {
+        return vec![0; rc.children.len()];
+    }
+    let Ok(view) = BytecodeView::decode(&rc.fun_data) else { return vec![0; rc.children.len()] };
+    let mut made = vec![None::<u8>; rc.children.len()];
+    let (code, mut offset) = (view.code(), 0);
+    // (The common shapes are read directly; `op_at` reads the rest, or stops at an error.)
+    while let Some(op) = Op::decode_common(code, offset).or_else(|| view.op_at(offset).ok()) {
+        let closed = match op.opcode {
+            Opcode::MAKE_FUNCTION | Opcode::MAKE_FUNCTION_DEFARGS => Some(0),
+            Opcode::MAKE_CLOSURE | Opcode::MAKE_CLOSURE_DEFARGS => Some(op.extra),
+            _ => None,
+        };
+        if let (Some(closed), Some(slot)) =
+            (closed, usize::try_from(op.arg).ok().and_then(|k| made.get_mut(k)))
+        {
+            *slot = Some(slot.map_or(closed, |c| c.min(closed)));
+        }
+        offset = op.next_offset();
+    }
+    made.into_iter().map(|closed| closed.unwrap_or(0)).collect()
 }
 
 /// Checks that `op`'s opcode is assigned and that its operands (other than a jump's target, which
@@ -215,6 +324,31 @@ pub(super) fn check_operands(op: &Op, b: &Bounds, mut bad: impl FnMut(Check, fmt
     if yields(op.opcode.0) && !b.generator {
         bad(Check::Generator, format_args!("{name} in a function that is not a generator"));
     }
+    if let Some(i) = op.local_index().filter(|&i| i < b.n_state) {
+        if derefs(op.opcode.0) && !b.cells.contains(i) {
+            bad(Check::Cell, format_args!("{name} uses local {i}, which holds no cell"));
+        } else if replaces_local(op.opcode.0) && b.cells.contains(i) {
+            bad(Check::Cell, format_args!("{name} would replace the cell in local {i}"));
+        }
+    }
+}
+
+/// `LOAD_DEREF`, `STORE_DEREF`, `DELETE_DEREF`: only on a local that holds a cell.
+pub(super) const fn derefs(opcode: u8) -> bool {
+    opcode == Opcode::LOAD_DEREF.0 || opcode == Opcode::STORE_DEREF.0 || opcode == Opcode::DELETE_DEREF.0
+}
+
+/// `STORE_FAST*`, `DELETE_FAST`: never on a local that holds a cell.
+pub(super) const fn replaces_local(opcode: u8) -> bool {
+    opcode == Opcode::STORE_FAST_N.0
+        || opcode == Opcode::DELETE_FAST.0
+        || (opcode >= STORE_FAST_MULTI && opcode < STORE_FAST_MULTI + FAST_MULTI_NUM)
+}
+
+/// `LOAD_FAST_N`, `LOAD_FAST_MULTI`: push a cell when the local holds one.
+pub(super) const fn loads_local(opcode: u8) -> bool {
+    opcode == Opcode::LOAD_FAST_N.0
+        || (opcode >= LOAD_FAST_MULTI && opcode < LOAD_FAST_MULTI + FAST_MULTI_NUM)
 }
 
 /// `YIELD_VALUE`, `YIELD_FROM`: only in a generator.
@@ -245,7 +379,7 @@ fn check_instructions(
     while offset < code_len {
         let op = view.op_at(offset)?;
         scratch.starts.insert(offset);
-        scratch.plain[offset] = Plain::of(&op, &scratch.base_exception);
+        scratch.plain[offset] = Plain::of(&op, &scratch.base_exception, bounds.cells);
         let at = Some(code_start + offset);
         check_operands(&op, bounds, |check, message| f.add(path, at, check, message.to_string()));
         if op.info().format == Format::Offset {

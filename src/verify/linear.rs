@@ -37,7 +37,7 @@ use crate::bytecode::{BytecodeView, Flow, Format, Op, Opcode, small_int};
 use crate::limits::{MAX_ONE_PASS_CODE, MAX_VERIFY_RESCANS, MAX_VERIFY_STATES as MAX_STATES};
 use crate::module::Module;
 
-use super::function::{Bounds, Scratch, check_operands, yields};
+use super::function::{Bounds, Scratch, check_operands, derefs, yields};
 use super::stack::{
     BlockStacks, Ctx, Edge, Plain, PlainClass, State, Tag, forget, growth, moves_tags, plain_class, step,
 };
@@ -230,6 +230,9 @@ const UNLESS_BASE_EXCEPTION: u8 = 1 << 3;
 const RULE: u8 = 1 << 4;
 /// Plain in a state without tags, run by [`run_other`] in one with ([`moves_tags`]).
 const MOVES_TAGS: u8 = 1 << 5;
+/// `LOAD_FAST*`, `STORE_FAST*`, `DELETE_FAST`: not plain on a local that holds a cell (a load of
+/// one pushes a [`Tag::Cell`]; a store or delete may not replace one).
+const LOCAL: u8 = 1 << 6;
 
 const INDEX_NOTHING: u8 = 0;
 const INDEX_QSTR: u8 = 1;
@@ -255,7 +258,8 @@ static CLASSES: [Class; 256] = {
 
 const fn class(op: u8) -> Class {
     let info = info_for(op);
-    if !info.assigned || info.extra_byte {
+    // (`*_DEREF`: whether the local holds a cell is checked by [`check_operands`].)
+    if !info.assigned || info.extra_byte || derefs(op) {
         return NOT_RUN;
     }
     let mut class = match info.stack {
@@ -306,6 +310,9 @@ const fn class(op: u8) -> Class {
         _ if yields(op) => INDEX_GENERATOR,
         _ => INDEX_NOTHING,
     };
+    if class.index == INDEX_LOCAL {
+        class.flags |= LOCAL;
+    }
     class
 }
 
@@ -321,8 +328,19 @@ struct Function<'a, 'm> {
     limits: [u64; 8],
     /// The stack's room ([`Ctx::room`]).
     room: u64,
-    /// [`UNLESS_BASE_EXCEPTION`] when the module names `BaseException`, else 0.
+    /// The flags of the opcodes whose operand needs a second look in this function:
+    /// [`UNLESS_BASE_EXCEPTION`] when the module names `BaseException`, [`LOCAL`] when a local
+    /// holds a cell ([`Function::second_look`]).
     names: u8,
+}
+
+impl Function<'_, '_> {
+    /// Whether an opcode with `flags` and operand `arg` (one of those [`Function::names`] picks)
+    /// is left to the general path: a local that holds a cell, a name that is `BaseException`.
+    #[cold]
+    fn second_look(&self, flags: u8, arg: u64) -> bool {
+        if flags & LOCAL != 0 { self.bounds.cells.contains(arg) } else { self.base_exception.contains(&arg) }
+    }
 }
 
 /// Where [`run_straight`] stopped.
@@ -552,7 +570,7 @@ fn read_plain<const STOPS: u8>(fun: &Function<'_, '_>, at: usize, stack: u64) ->
         return Err(PlainStop::Other(opcode));
     }
     if arg >= fun.limits[usize::from(class.index & 7)]
-        || (class.flags & fun.names != 0 && fun.base_exception.contains(&arg))
+        || (class.flags & fun.names != 0 && fun.second_look(class.flags, arg))
     {
         return Err(PlainStop::Left);
     }
@@ -889,7 +907,8 @@ fn run(
         base_exception,
         limits: [u64::MAX, b.n_qstr, b.n_obj, b.n_children, b.n_state, u64::from(b.generator), 0, 0],
         room: ctx.room,
-        names: if base_exception.is_empty() { 0 } else { UNLESS_BASE_EXCEPTION },
+        names: if base_exception.is_empty() { 0 } else { UNLESS_BASE_EXCEPTION }
+            | if b.cells.is_empty() { 0 } else { LOCAL },
     };
     let mut last = None;
     let mut at = 0;
@@ -984,7 +1003,7 @@ fn run(
             s.now = now;
         }
 
-        let plain = Plain::of(&op, base_exception);
+        let plain = Plain::of(&op, base_exception, bounds.cells);
         let mut back_to = None;
         s.next.clear();
         for i in 0..s.now.len() {
@@ -1063,15 +1082,25 @@ mod tests {
     use super::*;
     use crate::error::{Path, Segment};
     use crate::raw_code::{Kind, RawCode};
+    use crate::verify::function::{Cells, closed_children};
 
     /// The one-pass proof on `fun_data` as a function of `module` (whose qstrs and constants it may
     /// use), with the buffers of `scratch`.
     fn prove(module: &Module<'_>, fun_data: &[u8], scratch: &mut Scratch) -> bool {
         let view = BytecodeView::decode(fun_data).unwrap();
         let path = Path(vec![Segment::Field("raw_code")]);
-        let ctx = Ctx::new(&path, &view);
-        let bounds = Bounds::new(module, &module.raw_code, &view);
+        let cells = Cells::new(view.prelude.cells, 0);
+        let ctx = Ctx::new(&path, &view, cells);
+        let bounds = Bounds::new(module, &module.raw_code, &view, cells);
         proves_clean(module, &ctx, &bounds, &view, scratch)
+    }
+
+    /// Calls `f` on `rc` and every descendant with the cells its parent makes it with.
+    fn each_with_cells(rc: &RawCode<'_>, closed: u8, f: &mut impl FnMut(&RawCode<'_>, u8)) {
+        f(rc, closed);
+        for (child, closed) in rc.children.iter().zip(closed_children(rc)) {
+            each_with_cells(child, closed, f);
+        }
     }
 
     /// A fresh [`Scratch`] for `module`.
@@ -1104,16 +1133,21 @@ mod tests {
                 let module = Module::decode(&bytes).unwrap();
                 let mut scratch = Scratch::default();
                 scratch.start_module(&module);
-                let mut rc_path = Path(vec![Segment::Field("raw_code")]);
-                module.raw_code.walk(&mut rc_path, &mut |rc_path, rc: &RawCode<'_>| {
+                let rc_path = Path(vec![Segment::Field("raw_code")]);
+                each_with_cells(&module.raw_code, 0, &mut |rc, closed| {
                     if !matches!(rc.kind, Kind::Bytecode) {
                         return;
                     }
                     let view = BytecodeView::decode(&rc.fun_data).unwrap();
-                    let ctx = Ctx::new(rc_path, &view);
-                    let bounds = Bounds::new(&module, rc, &view);
+                    let cells = Cells::new(view.prelude.cells, closed);
+                    let ctx = Ctx::new(&rc_path, &view, cells);
+                    let bounds = Bounds::new(&module, rc, &view, cells);
                     let proven = proves_clean(&module, &ctx, &bounds, &view, &mut scratch);
-                    assert!(proven, "{}: {rc_path} is not proven clean in one pass", path.display());
+                    assert!(
+                        proven,
+                        "{}: function {functions} (in walk order) is not proven clean",
+                        path.display()
+                    );
                     functions += 1;
                 });
                 files += 1;

@@ -1,7 +1,8 @@
 //! The verifier: a separate pass over a decoded module (like wasmparser's `Validator`) that proves
 //! what MicroPython's loader and VM take on trust: every index in range, every opcode assigned,
-//! every jump on an instruction boundary, preludes consistent, relocations inside their buffers, and
-//! stack discipline (the value stack never underflows nor outgrows the room `n_state` leaves, and
+//! yields only in generators, cells only where a cell is (`check_children` below), every jump on an
+//! instruction boundary, preludes consistent, relocations inside their buffers, and stack
+//! discipline (the value stack never underflows nor outgrows the room `n_state` leaves, and
 //! exception handlers never nest deeper than `n_exc_stack`).
 //!
 //! [`verify`] returns every finding, each with its path, the byte offset inside that raw code's
@@ -9,9 +10,9 @@
 //! file passes every check above: the loader reads it safely, and the VM never finds its value
 //! stack too small or too empty nor its handler stack overrun.
 //!
-//! Not proven yet: the kind of value in each slot, which the VM also trusts (a NULL never used as
-//! an object, `*_DEREF` only on cells, `STORE_COMP`/`STORE_MAP` into the collection they expect,
-//! `FOR_ITER` on an iterator buffer). `tests/soundness.rs` runs verified mutants in the real
+//! Not proven yet: the kind of every value but cells, which the VM also trusts (a NULL never used
+//! as an object, `STORE_COMP`/`STORE_MAP` into the collection they expect, `FOR_ITER` on an
+//! iterator buffer). `tests/soundness.rs` runs verified mutants in the real
 //! MicroPython and lists the crashes these leave in `tests/soundness/known_gaps.txt`.
 //!
 //! The passes: `container` (header, qstrs, objects, native records, relocations); per bytecode
@@ -52,6 +53,10 @@ pub enum Check {
     /// `YIELD_VALUE` or `YIELD_FROM` in a function without the generator scope flag (the VM would
     /// hand the caller a yield it does not expect).
     Generator,
+    /// `LOAD_DEREF`/`STORE_DEREF`/`DELETE_DEREF` on a local that holds no cell, a store or delete
+    /// that would replace a cell, or `MAKE_CLOSURE` capturing a value that is not a cell (the VM
+    /// reads a cell's contents without checking its type).
+    Cell,
     /// A qstr-table index out of range.
     QstrIndex,
     /// A constant-table index out of range.
@@ -87,6 +92,7 @@ impl Check {
             Check::Prelude => "prelude",
             Check::Opcode => "opcode",
             Check::Generator => "generator",
+            Check::Cell => "cell",
             Check::QstrIndex => "qstr-index",
             Check::ConstIndex => "const-index",
             Check::ChildIndex => "child-index",
@@ -180,9 +186,31 @@ impl Verifier {
         let scratch = &mut self.scratch;
         scratch.start_module(module);
         let mut path = Path::starting_at(Segment::Field("raw_code"));
-        module
-            .raw_code
-            .walk(&mut path, &mut |path, rc| function::check(module, path, rc, scratch, &mut findings));
+        function::check(module, &path, &module.raw_code, &mut || 0, scratch, &mut findings);
+        check_children(module, &mut path, &module.raw_code, scratch, &mut findings);
         findings.list
+    }
+}
+
+/// Checks the descendants of `rc`, parents before children, as [`crate::RawCode::walk`] goes.
+/// (The depth is that of the tree, which decoding caps at [`crate::limits::MAX_RAW_CODE_DEPTH`].)
+///
+/// The cells each child is made with are worked out only when a child asks
+/// ([`function::closed_children`], once per parent): a child that its reading without cells proves
+/// clean does not (most of them).
+fn check_children(
+    module: &Module<'_>,
+    path: &mut Path,
+    rc: &crate::RawCode<'_>,
+    scratch: &mut function::Scratch,
+    findings: &mut Findings,
+) {
+    let mut closed = None;
+    for (k, child) in rc.children.iter().enumerate() {
+        path.push(Segment::Child(k));
+        let mut made_with = || closed.get_or_insert_with(|| function::closed_children(rc))[k];
+        function::check(module, path, child, &mut made_with, scratch, findings);
+        check_children(module, path, child, scratch, findings);
+        path.pop();
     }
 }

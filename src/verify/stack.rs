@@ -30,7 +30,7 @@ use crate::limits::{MAX_BLOCK_DEPTH, MAX_VERIFY_STATES as MAX_STATES};
 use crate::module::Module;
 use crate::qstr::Qstr;
 
-use super::function::Scratch;
+use super::function::{Cells, Scratch, loads_local};
 use super::{Check, Findings};
 
 /// Slots at the top of the stack whose contents are tracked.
@@ -56,6 +56,8 @@ pub(super) enum Tag {
     False,
     /// The class `BaseException` (every exception matches it).
     BaseException,
+    /// A cell (a local that holds one, loaded to be captured by `MAKE_CLOSURE`).
+    Cell,
 }
 
 impl Tag {
@@ -70,7 +72,7 @@ impl Tag {
         }
     }
 
-    const ALL: [Tag; 8] = [
+    const ALL: [Tag; 9] = [
         Tag::Unknown,
         Tag::None,
         Tag::Exc,
@@ -79,6 +81,7 @@ impl Tag {
         Tag::True,
         Tag::False,
         Tag::BaseException,
+        Tag::Cell,
     ];
 
     fn from_bits(bits: u128) -> Tag {
@@ -371,7 +374,10 @@ pub(super) const fn plain_class(op: u8) -> PlainClass {
             || op == Opcode::LOAD_CONST_TRUE.0
             || op == Opcode::WITH_CLEANUP.0
             // Reads a slot below those it pops: [`reach`].
-            || op == Opcode::STORE_COMP.0 =>
+            || op == Opcode::STORE_COMP.0
+            // Its captures must be cells.
+            || op == Opcode::MAKE_CLOSURE.0
+            || op == Opcode::MAKE_CLOSURE_DEFARGS.0 =>
         {
             PlainClass::Never
         }
@@ -384,12 +390,16 @@ pub(super) const fn plain_class(op: u8) -> PlainClass {
 }
 
 impl Plain {
-    /// The record of `op`; `base_exception` lists the qstr indices that name `BaseException`.
+    /// The record of `op`; `base_exception` lists the qstr indices that name `BaseException`,
+    /// `cells` the locals that hold cells (loading one pushes a [`Tag::Cell`]: not plain).
     #[inline]
-    pub(super) fn of(op: &Op, base_exception: &[u64]) -> Plain {
+    pub(super) fn of(op: &Op, base_exception: &[u64], cells: Cells) -> Plain {
         let len = op.len;
         match PLAIN_CLASS[usize::from(op.opcode.0)] {
             PlainClass::Never => Plain::default(),
+            _ if loads_local(op.opcode.0) && op.local_index().is_some_and(|i| cells.contains(i)) => {
+                Plain::default()
+            }
             PlainClass::Fixed { pops, pushes, scratch } => {
                 Plain { pops: u32::from(pops), pushes: u32::from(pushes), scratch, len }
             }
@@ -422,10 +432,12 @@ pub(super) struct Ctx<'p> {
     n_state: u64,
     /// `n_exc_stack`.
     pub(super) n_exc: u64,
+    /// The locals that hold cells.
+    cells: Cells,
 }
 
 impl<'p> Ctx<'p> {
-    pub(super) fn new(path: &'p Path, view: &BytecodeView<'_>) -> Self {
+    pub(super) fn new(path: &'p Path, view: &BytecodeView<'_>, cells: Cells) -> Self {
         let s = &view.prelude.signature;
         let flags = s.scope_flags;
         // The stack grows up from the bottom of the state array and the locals sit at its top; the
@@ -442,6 +454,7 @@ impl<'p> Ctx<'p> {
             room: u64::from(s.n_state).saturating_sub(live),
             n_state: u64::from(s.n_state),
             n_exc: u64::from(s.n_exc_stack),
+            cells,
         }
     }
 
@@ -701,6 +714,18 @@ pub(super) fn step(
             state.set_top(2, t0);
         }
         Opcode::POP_TOP => state.pop(),
+        op if loads_local(op.0) => {
+            let cell = ins.local_index().is_some_and(|i| ctx.cells.contains(i));
+            state.push(if cell { Tag::Cell } else { Tag::Unknown });
+        }
+        Opcode::MAKE_CLOSURE | Opcode::MAKE_CLOSURE_DEFARGS => {
+            // The cells it captures are the top `extra` slots.
+            if (0..u64::from(ins.extra)).any(|i| state.top(i) != Tag::Cell) {
+                bad(Check::Cell, format!("{name} captures a value that is not a cell"));
+                return false;
+            }
+            return generic(ins, delta, state, stacks, out, bad);
+        }
         Opcode::LOAD_CONST_NONE | Opcode::LOAD_CONST_FALSE | Opcode::LOAD_CONST_TRUE => {
             state.push(Tag::pushed_by(ins.opcode.0).unwrap_or(Tag::Unknown))
         }

@@ -52,10 +52,14 @@ const NIL: usize = usize::MAX;
 /// - with one state: `(c + 1) << CONTEXT_SHIFT | depth`, where `c` indexes
 ///   [`LinearScratch::contexts`], the state's blocks and tags (straight-line code shares one
 ///   context until its tags change);
-/// - with none or several: [`SEVERAL`] `| first << 8 | count`, the states `ran[first..][..count]`.
+/// - with none or several: [`SEVERAL`] `| first << FIRST_SHIFT | count`, the states
+///   `ran[first..][..count]` (`first` in the 39 bits below [`SEVERAL`], `count` in the low 8).
 type Ran = u64;
 const GENERATION_SHIFT: u32 = 48;
 const SEVERAL: Ran = 1 << 47;
+const FIRST_SHIFT: u32 = 8;
+const FIRST_MASK: Ran = (1 << (47 - FIRST_SHIFT)) - 1;
+const COUNT_MASK: Ran = (1 << FIRST_SHIFT) - 1;
 const CONTEXT_SHIFT: u32 = 20;
 /// The depths a word holds; the pass gives up on functions whose room is larger.
 const DEPTH_MASK: Ran = (1 << CONTEXT_SHIFT) - 1;
@@ -110,7 +114,7 @@ impl LinearScratch {
             return false;
         }
         if ran & SEVERAL != 0 {
-            let (first, count) = ((ran & CONTEXT_MASK << CONTEXT_SHIFT) >> 8, ran & 0xff);
+            let (first, count) = ((ran >> FIRST_SHIFT) & FIRST_MASK, ran & COUNT_MASK);
             return self.ran[first as usize..][..count as usize].contains(state);
         }
         let c = (ran >> CONTEXT_SHIFT) & CONTEXT_MASK;
@@ -156,7 +160,8 @@ impl LinearScratch {
 
     /// Records that the instruction at `at` first ran with `states` (none or several).
     fn ran_several(&mut self, at: usize, states: &[State]) {
-        self.ran_at[at] = self.generation | SEVERAL | (self.ran.len() as u64) << 8 | states.len() as u64;
+        self.ran_at[at] =
+            self.generation | SEVERAL | (self.ran.len() as u64) << FIRST_SHIFT | states.len() as u64;
         self.ran.extend_from_slice(states);
     }
 
@@ -848,9 +853,9 @@ pub(super) fn proves_clean(
     // `MAX_STATES` per code byte, and the contexts, a few per code byte, within 39 and 27
     // bits; depths, at most the room, within `DEPTH_MASK`.)
     const _: () = assert!(
-        MAX_ONE_PASS_CODE * MAX_STATES < 1 << 39
+        (MAX_ONE_PASS_CODE * MAX_STATES) as Ran <= FIRST_MASK
             && 4 * MAX_ONE_PASS_CODE < CONTEXT_MASK as usize
-            && MAX_STATES < 256
+            && MAX_STATES as Ran <= COUNT_MASK
     );
     if code_len > MAX_ONE_PASS_CODE || ctx.room > DEPTH_MASK {
         return false;

@@ -336,11 +336,11 @@ struct Function<'a, 'm> {
     /// The flags of the opcodes whose operand needs a second look in this function:
     /// [`UNLESS_BASE_EXCEPTION`] when the module names `BaseException`, [`LOCAL`] when a local
     /// holds a cell ([`Function::second_look`]).
-    names: u8,
+    look_again: u8,
 }
 
 impl Function<'_, '_> {
-    /// Whether an opcode with `flags` and operand `arg` (one of those [`Function::names`] picks)
+    /// Whether an opcode with `flags` and operand `arg` (one of those [`Function::look_again`] picks)
     /// is left to the general path: a local that holds a cell, a name that is `BaseException`.
     #[cold]
     fn second_look(&self, flags: u8, arg: u64) -> bool {
@@ -575,7 +575,7 @@ fn read_plain<const STOPS: u8>(fun: &Function<'_, '_>, at: usize, stack: u64) ->
         return Err(PlainStop::Other(opcode));
     }
     if arg >= fun.limits[usize::from(class.index & 7)]
-        || (class.flags & fun.names != 0 && fun.second_look(class.flags, arg))
+        || (class.flags & fun.look_again != 0 && fun.second_look(class.flags, arg))
     {
         return Err(PlainStop::Left);
     }
@@ -912,7 +912,7 @@ fn run(
         base_exception,
         limits: [u64::MAX, b.n_qstr, b.n_obj, b.n_children, b.n_state, u64::from(b.generator), 0, 0],
         room: ctx.room,
-        names: if base_exception.is_empty() { 0 } else { UNLESS_BASE_EXCEPTION }
+        look_again: if base_exception.is_empty() { 0 } else { UNLESS_BASE_EXCEPTION }
             | if b.cells.is_empty() { 0 } else { LOCAL },
     };
     let mut last = None;

@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::Rng;
+
 #[path = "../fuzz/bodies/bytecode.rs"]
 mod bytecode;
 #[path = "../fuzz/bodies/decode.rs"]
@@ -72,25 +74,6 @@ fn run_all(target: &'static str, inputs: Vec<(String, Vec<u8>)>) {
             .collect();
         assert!(failed.is_empty(), "{target}: {} input(s) failed:\n  {}", failed.len(), failed.join("\n  "));
     });
-}
-
-/// A splitmix64 generator: deterministic, so a failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
 }
 
 /// A random mutation: flip, set or insert bytes, interesting values, truncate, delete or duplicate

@@ -17,6 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::Rng;
 use mpy_codec::Module;
 use mpy_codec::verify::Verifier;
 use rayon::prelude::*;
@@ -49,23 +50,10 @@ enum Outcome {
     Signal(i32),
 }
 
-/// SplitMix64: a fixed, portable sequence for a seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// The seed of a program: its name's FNV-1a hash, so that adding a program changes no other
-    /// program's mutants.
-    fn for_program(name: &str) -> Rng {
-        Rng(name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)))
-    }
+/// The generator of a program's mutants, seeded with its name's FNV-1a hash, so that adding a
+/// program changes no other program's mutants.
+fn rng_for(program: &str) -> Rng {
+    Rng(program.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)))
 }
 
 /// `MUTANTS_PER_PROGRAM` mutants of `bytes`, each with one byte of some `fun_data` replaced by
@@ -75,7 +63,7 @@ fn mutants(program: &str, bytes: &[u8]) -> Vec<Mutant> {
     decoded.unwrap_or_else(|e| panic!("{program}: {e}"));
     let fun_data: Vec<_> = spans.into_iter().filter(|s| s.what == "fun_data" && s.end > s.start).collect();
     let total: u64 = fun_data.iter().map(|s| (s.end - s.start) as u64).sum();
-    let mut rng = Rng::for_program(program);
+    let mut rng = rng_for(program);
     (0..MUTANTS_PER_PROGRAM)
         .map(|index| {
             let mut pick = rng.next() % total;

@@ -196,8 +196,8 @@ impl Verifier {
 /// (The depth is that of the tree, which decoding caps at [`crate::limits::MAX_RAW_CODE_DEPTH`].)
 ///
 /// The cells each child is made with are worked out only when a child asks
-/// ([`function::closed_children`], once per parent): a child that its reading without cells proves
-/// clean does not (most of them).
+/// ([`function::closed_children`], once per parent). Most children never ask: read as if made
+/// without cells, they are proven clean.
 fn check_children(
     module: &Module<'_>,
     path: &mut Path,

@@ -132,8 +132,8 @@ pub(super) fn forget(tags: u128, pops: u64, pushes: u64) -> u128 {
     shl(shr(tags, pops.saturating_mul(4)), pushes.saturating_mul(4))
 }
 
-/// How many slots from the top `ins` reads, beyond those it pops: `STORE_COMP n` stores into the
-/// collection `n >> 2` slots below the top (the VM's `sp[-(n >> 2)]`), whatever it pops.
+/// How many slots from the top `ins` reads when that is more than it pops (else 0): `STORE_COMP n`
+/// stores into the collection `n >> 2` slots below the top (the VM's `sp[-(n >> 2)]`).
 fn reach(ins: &Op) -> u64 {
     if ins.opcode == Opcode::STORE_COMP { (ins.arg >> 2).saturating_add(1) } else { 0 }
 }

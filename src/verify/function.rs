@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use crate::bytecode::opcode::{FAST_MULTI_NUM, LOAD_FAST_MULTI, STORE_FAST_MULTI};
+use crate::bytecode::opcode::Multi;
 use crate::bytecode::{
     BytecodeError, BytecodeView, Flow, Format, NativePrelude, Op, Opcode, OperandKind, PreludeView,
 };
@@ -318,18 +318,17 @@ pub(super) fn check_operands(op: &Op, b: &Bounds, mut bad: impl FnMut(Check, fmt
         }
         _ => {}
     }
-    if let Some(i) = op.local_index().filter(|&i| i >= b.n_state) {
-        bad(Check::LocalIndex, format_args!("{name} uses local {i}; n_state is {}", b.n_state));
-    }
-    if yields(op.opcode.0) && !b.generator {
-        bad(Check::Generator, format_args!("{name} in a function that is not a generator"));
-    }
-    if let Some(i) = op.local_index().filter(|&i| i < b.n_state) {
-        if derefs(op.opcode.0) && !b.cells.contains(i) {
+    if let Some(i) = op.local_index() {
+        if i >= b.n_state {
+            bad(Check::LocalIndex, format_args!("{name} uses local {i}; n_state is {}", b.n_state));
+        } else if derefs(op.opcode.0) && !b.cells.contains(i) {
             bad(Check::Cell, format_args!("{name} uses local {i}, which holds no cell"));
         } else if replaces_local(op.opcode.0) && b.cells.contains(i) {
             bad(Check::Cell, format_args!("{name} would replace the cell in local {i}"));
         }
+    }
+    if yields(op.opcode.0) && !b.generator {
+        bad(Check::Generator, format_args!("{name} in a function that is not a generator"));
     }
 }
 
@@ -339,16 +338,15 @@ pub(super) const fn derefs(opcode: u8) -> bool {
 }
 
 /// `STORE_FAST*`, `DELETE_FAST`: never on a local that holds a cell.
-pub(super) const fn replaces_local(opcode: u8) -> bool {
+pub(super) fn replaces_local(opcode: u8) -> bool {
     opcode == Opcode::STORE_FAST_N.0
         || opcode == Opcode::DELETE_FAST.0
-        || (opcode >= STORE_FAST_MULTI && opcode < STORE_FAST_MULTI + FAST_MULTI_NUM)
+        || matches!(Opcode(opcode).info().multi, Some(Multi::StoreFast(_)))
 }
 
 /// `LOAD_FAST_N`, `LOAD_FAST_MULTI`: push a cell when the local holds one.
-pub(super) const fn loads_local(opcode: u8) -> bool {
-    opcode == Opcode::LOAD_FAST_N.0
-        || (opcode >= LOAD_FAST_MULTI && opcode < LOAD_FAST_MULTI + FAST_MULTI_NUM)
+pub(super) fn loads_local(opcode: u8) -> bool {
+    opcode == Opcode::LOAD_FAST_N.0 || matches!(Opcode(opcode).info().multi, Some(Multi::LoadFast(_)))
 }
 
 /// `YIELD_VALUE`, `YIELD_FROM`: only in a generator.
